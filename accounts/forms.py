@@ -1,0 +1,146 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Brand, OfficialAccount, Role
+from accounts.scope import Scope
+
+LANGUAGE_CHOICES = [
+    ("en", _("English")),
+    ("zh-hans", _("Simplified Chinese")),
+    ("zh-hant", _("Traditional Chinese")),
+    ("ja", _("Japanese")),
+    ("ko", _("Korean")),
+]
+
+
+def _secret_field(label: str, help_text: str) -> forms.CharField:
+    # render_value=False: a stored secret is never sent back to the browser.
+    return forms.CharField(
+        label=label,
+        required=False,
+        help_text=help_text,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+
+class AccountForm(forms.ModelForm):
+    app_secret = _secret_field(_("AppSecret"), _("Leave blank to keep the current secret."))
+    token = _secret_field(_("Token"), _("Leave blank to keep it (a new account gets one)."))
+    encoding_aes_key = _secret_field(
+        _("EncodingAESKey"), _("43 letters and digits; blank keeps it (a new account gets one).")
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Languages"),
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = OfficialAccount
+        fields = [
+            "name",
+            "appid",
+            "original_id",
+            "kind",
+            "verified",
+            "is_flagship",
+            "connection",
+            "message_mode",
+            "timezone",
+            "languages",
+            "address",
+            "phone",
+            "is_active",
+        ]
+
+    def clean_appid(self) -> str:
+        return self.cleaned_data["appid"].strip()
+
+    def validate_unique(self) -> None:
+        # The service reports a taken AppID without saying which brand holds it.
+        return None
+
+
+def account_choices(scope: Scope) -> list[tuple[int, str]]:
+    return [(a.pk, a.name) for a in scope.accounts()]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
+    accounts = forms.TypedMultipleChoiceField(
+        label=_("Accounts served"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None means all accounts."),
+    )
+
+    def __init__(self, *args: object, scope: Scope, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].choices = account_choices(scope)
+
+
+class MembershipForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    accounts = forms.TypedMultipleChoiceField(
+        label=_("Accounts served"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None means all accounts."),
+    )
+    teams = forms.TypedMultipleChoiceField(
+        label=_("Teams"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Languages"),
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    capacity = forms.IntegerField(label=_("Capacity"), min_value=0, max_value=100)
+    display_name = forms.CharField(label=_("Customer-facing name"), required=False, max_length=80)
+
+    def __init__(self, *args: object, scope: Scope, team_choices: list, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].choices = account_choices(scope)
+        self.fields["teams"].choices = team_choices
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    accounts = forms.TypedMultipleChoiceField(
+        label=_("Accounts"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None means every account."),
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Languages"),
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_central = forms.BooleanField(label=_("Central care team"), required=False)
+
+    def __init__(self, *args: object, scope: Scope, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].choices = account_choices(scope)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+
+
+class BrandSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Brand
+        fields = ["require_mfa", "account_name_pattern"]
+
+
+class AcceptInvitationForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, min_length=10)

@@ -1,0 +1,317 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.crypto_fields import EncryptedTextField
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+        if not email:
+            raise ValueError("users need an email address")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(_("email"), unique=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+
+class Brand(models.Model):
+    """The tenant. Every row a user can see hangs off exactly one brand."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    require_mfa = models.BooleanField(
+        _("require two-factor authentication"),
+        default=False,
+        help_text=_("Members must set up an authenticator app before using the portal."),
+    )
+    account_name_pattern = models.CharField(
+        _("account naming convention"),
+        max_length=200,
+        blank=True,
+        help_text=_("A regular expression every account name of the brand should match."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OfficialAccount(models.Model):
+    class Kind(models.TextChoices):
+        SUBSCRIPTION = "subscription", _("Subscription account")
+        SERVICE = "service", _("Service account")
+
+    class Connection(models.TextChoices):
+        DIRECT = "direct", _("Direct (AppID and AppSecret)")
+        PLATFORM = "platform", _("Third-party platform authorization")
+
+    class MessageMode(models.TextChoices):
+        PLAIN = "plain", _("Plaintext")
+        COMPATIBLE = "compatible", _("Compatible")
+        SAFE = "safe", _("Safe (encrypted)")
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="accounts")
+    name = models.CharField(_("name"), max_length=120)
+    original_id = models.CharField(
+        _("original ID"), max_length=64, blank=True, help_text=_("Starts with gh_")
+    )
+    appid = models.CharField(_("AppID"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.SERVICE)
+    verified = models.BooleanField(_("verified"), default=False)
+    is_flagship = models.BooleanField(_("flagship"), default=False)
+    connection = models.CharField(
+        _("connection"), max_length=20, choices=Connection.choices, default=Connection.DIRECT
+    )
+    message_mode = models.CharField(
+        _("message mode"), max_length=20, choices=MessageMode.choices, default=MessageMode.SAFE
+    )
+    app_secret = EncryptedTextField(_("AppSecret"), blank=True, default="")
+    token = EncryptedTextField(_("token"), blank=True, default="")
+    encoding_aes_key = EncryptedTextField(_("EncodingAESKey"), blank=True, default="")
+    # The token and key being replaced stay valid for a grace period after a change.
+    previous_token = EncryptedTextField(blank=True, default="")
+    previous_encoding_aes_key = EncryptedTextField(blank=True, default="")
+    previous_secrets_valid_until = models.DateTimeField(null=True, blank=True)
+    granted_bundles = models.JSONField(_("granted permission bundles"), default=list, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_callback_at = models.DateTimeField(_("last callback"), null=True, blank=True)
+    last_error_code = models.IntegerField(_("last platform error"), null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("official account")
+        verbose_name_plural = _("official accounts")
+        ordering = ["-is_flagship", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand"],
+                condition=models.Q(is_flagship=True),
+                name="one_flagship_per_brand",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_credentials(self) -> bool:
+        if self.connection == self.Connection.PLATFORM:
+            return bool(self.granted_bundles)
+        return bool(self.app_secret)
+
+    @property
+    def health(self) -> str:
+        """One word for the brand home: not_connected, error, waiting or ok."""
+        if not self.is_active or not self.has_credentials:
+            return "not_connected"
+        if self.last_error_at and (
+            not self.last_callback_at or self.last_error_at >= self.last_callback_at
+        ):
+            return "error"
+        if not self.last_callback_at:
+            return "waiting"
+        return "ok"
+
+
+class Team(models.Model):
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(_("name"), max_length=120)
+    accounts = models.ManyToManyField(
+        OfficialAccount,
+        blank=True,
+        related_name="teams",
+        verbose_name=_("accounts"),
+        help_text=_("The accounts this team answers for; none means every account."),
+    )
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    is_central = models.BooleanField(
+        _("central care team"),
+        default=False,
+        help_text=_("Covers off-hours and languages the local teams lack."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "name"], name="unique_team_name_per_brand")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MANAGER = "manager", _("Manager")
+    AGENT = "agent", _("Agent")
+
+
+# Roles that see every account of the brand whatever their served accounts say.
+BRAND_WIDE_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class Membership(models.Model):
+    class Presence(models.TextChoices):
+        ONLINE = "online", _("Online")
+        AWAY = "away", _("Away")
+        OFFLINE = "offline", _("Offline")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    accounts = models.ManyToManyField(
+        OfficialAccount,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("served accounts"),
+        help_text=_("None means all accounts of the brand."),
+    )
+    teams = models.ManyToManyField(Team, blank=True, related_name="members")
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"), default=5, help_text=_("Concurrent conversations.")
+    )
+    presence = models.CharField(
+        _("presence"), max_length=10, choices=Presence.choices, default=Presence.OFFLINE
+    )
+    display_name = models.CharField(
+        _("customer-facing name"), max_length=80, blank=True, help_text=_("For example Lily")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["brand", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "brand"], name="one_membership_per_brand")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.brand} ({self.role})"
+
+    @property
+    def is_brand_wide(self) -> bool:
+        return self.role in BRAND_WIDE_ROLES
+
+
+def _invite_expiry() -> "timezone.datetime":
+    return timezone.now() + timedelta(days=7)
+
+
+class Invitation(models.Model):
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    accounts = models.ManyToManyField(OfficialAccount, blank=True, verbose_name=_("accounts"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=_invite_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.brand}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_raw_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+class ApiKey(models.Model):
+    """A brand-scoped key for integrations. Only its hash is stored; it is shown once."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=120)
+    prefix = models.CharField(max_length=16, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

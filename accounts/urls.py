@@ -1,0 +1,22 @@
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("official-accounts/new/", views.account_create, name="account_create"),
+    path("official-accounts/<int:pk>/", views.account_detail, name="account_detail"),
+    path("official-accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
+    path("members/", views.members, name="members"),
+    path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
+    path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("teams/", views.teams, name="teams"),
+    path("teams/<int:pk>/edit/", views.team_edit, name="team_edit"),
+    path("teams/<int:pk>/delete/", views.team_delete, name="team_delete"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("settings/", views.brand_settings, name="brand_settings"),
+    path("brand/switch/", views.brand_switch, name="brand_switch"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,371 @@
+"""Brand admin pages. Each view loads through the scope, calls a service, renders."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.crypto_fields import mask_secret
+from accounts.errors import DomainError, NotInScope, RoleRequired
+from accounts.forms import (
+    AcceptInvitationForm,
+    AccountForm,
+    ApiKeyForm,
+    BrandSettingsForm,
+    InvitationForm,
+    MembershipForm,
+    TeamForm,
+)
+from accounts.middleware import SESSION_BRAND_KEY
+from accounts.models import Membership, User
+from accounts.scope import Scope, access
+from accounts.serializers import callback_url
+
+FRESH_CONNECTION_KEY = "fresh_connection"
+FRESH_API_KEY = "fresh_api_key"
+
+
+def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, member of a brand; domain errors become 404/403 or a form message."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.tenant is None:
+            return render(request, "accounts/no_brand.html", status=403)
+        try:
+            return view(request, request.tenant, *args, **kwargs)
+        except NotInScope as exc:
+            raise Http404() from exc
+        except RoleRequired as exc:
+            raise PermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def _fail(request: HttpRequest, form: object, exc: DomainError) -> None:
+    form.add_error(None, exc.message)
+
+
+@member_required
+def home(request: HttpRequest, scope: Scope) -> HttpResponse:
+    filters = {k: request.GET.get(k, "") for k in ("kind", "verified", "q")}
+    accounts = selectors.account_list(scope=scope, filters=filters)
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "accounts": accounts,
+            "filters": filters,
+            "naming_violations": services.account_name_violations(scope=scope),
+        },
+    )
+
+
+@member_required
+def account_create(request: HttpRequest, scope: Scope) -> HttpResponse:
+    scope.require("accounts.manage")
+    form = AccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(scope=scope, **form.cleaned_data)
+        except DomainError as exc:
+            _fail(request, form, exc)
+        else:
+            # The connection details are shown once, on the next page, then only masked.
+            request.session[FRESH_CONNECTION_KEY] = account.pk
+            messages.success(request, _("Account created."))
+            return redirect("account_detail", pk=account.pk)
+    return render(request, "accounts/account_form.html", {"form": form, "creating": True})
+
+
+@member_required
+def account_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    account = access(selectors.account_list(scope=scope), pk)
+    fresh = request.session.pop(FRESH_CONNECTION_KEY, None) == account.pk
+    return render(
+        request,
+        "accounts/account_detail.html",
+        {
+            "account": account,
+            "callback_url": callback_url(account),
+            "show_connection": fresh,
+            "hints": {
+                "app_secret": mask_secret(account.app_secret),
+                "token": mask_secret(account.token),
+                "encoding_aes_key": mask_secret(account.encoding_aes_key),
+            },
+        },
+    )
+
+
+@member_required
+def account_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    scope.require("accounts.manage")
+    account = access(selectors.account_list(scope=scope), pk)
+    form = AccountForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(scope=scope, account=account, **form.cleaned_data)
+        except DomainError as exc:
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("Account saved."))
+            return redirect("account_detail", pk=account.pk)
+    return render(
+        request, "accounts/account_form.html", {"form": form, "account": account, "creating": False}
+    )
+
+
+@member_required
+def members(request: HttpRequest, scope: Scope) -> HttpResponse:
+    scope.require("members.view")
+    form = InvitationForm(request.POST or None, scope=scope)
+    if request.method == "POST":
+        scope.require("members.manage")
+        if form.is_valid():
+            try:
+                services.invitation_create(
+                    scope=scope,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    account_ids=form.cleaned_data["accounts"],
+                    by=request.user,
+                )
+            except DomainError as exc:
+                _fail(request, form, exc)
+            else:
+                messages.success(request, _("Invitation sent."))
+                return redirect("members")
+    return render(
+        request,
+        "accounts/members.html",
+        {
+            "members": selectors.member_list(scope=scope),
+            "invitations": selectors.invitation_list(scope=scope),
+            "form": form,
+        },
+    )
+
+
+@member_required
+def member_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    scope.require("members.manage")
+    membership: Membership = access(selectors.member_list(scope=scope), pk)
+    team_choices = [(t.pk, t.name) for t in selectors.team_list(scope=scope)]
+    initial = {
+        "role": membership.role,
+        "accounts": list(membership.accounts.values_list("pk", flat=True)),
+        "teams": list(membership.teams.values_list("pk", flat=True)),
+        "languages": membership.languages,
+        "capacity": membership.capacity,
+        "display_name": membership.display_name,
+    }
+    form = MembershipForm(
+        request.POST or None, initial=initial, scope=scope, team_choices=team_choices
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.membership_update(
+                scope=scope,
+                membership=membership,
+                role=data["role"],
+                account_ids=data["accounts"],
+                team_ids=data["teams"],
+                languages=data["languages"],
+                capacity=data["capacity"],
+                display_name=data["display_name"],
+            )
+        except DomainError as exc:
+            if isinstance(exc, NotInScope):
+                raise
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("Member saved."))
+            return redirect("members")
+    return render(request, "accounts/member_form.html", {"form": form, "membership": membership})
+
+
+@require_POST
+@member_required
+def member_remove(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    membership = access(selectors.member_list(scope=scope), pk)
+    try:
+        services.membership_remove(scope=scope, membership=membership)
+    except DomainError as exc:
+        if isinstance(exc, NotInScope | RoleRequired):
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Member removed."))
+    return redirect("members")
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.invitation_by_token(raw_token=token)
+    except NotInScope as exc:
+        raise Http404() from exc
+    user = request.user if request.user.is_authenticated else None
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    form = AcceptInvitationForm(request.POST or None)
+    if request.method == "POST":
+        if user is None and existing is None and form.is_valid():
+            user = User.objects.create_user(
+                invitation.email,
+                form.cleaned_data["password"],
+                name=form.cleaned_data["name"],
+            )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        if user is not None:
+            try:
+                membership = services.invitation_accept(raw_token=token, user=user)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                request.session[SESSION_BRAND_KEY] = membership.brand_id
+                messages.success(request, _("Welcome to %(brand)s.") % {"brand": membership.brand})
+                return redirect("home")
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"invitation": invitation, "form": form, "existing": existing, "user_": user},
+    )
+
+
+@member_required
+def teams(request: HttpRequest, scope: Scope) -> HttpResponse:
+    form = TeamForm(request.POST or None, scope=scope)
+    if request.method == "POST":
+        scope.require("teams.manage")
+        if form.is_valid():
+            try:
+                services.team_create(
+                    scope=scope,
+                    name=form.cleaned_data["name"],
+                    account_ids=form.cleaned_data["accounts"],
+                    languages=form.cleaned_data["languages"],
+                    is_central=form.cleaned_data["is_central"],
+                )
+            except DomainError as exc:
+                _fail(request, form, exc)
+            else:
+                messages.success(request, _("Team created."))
+                return redirect("teams")
+    return render(
+        request, "accounts/teams.html", {"teams": selectors.team_list(scope=scope), "form": form}
+    )
+
+
+@member_required
+def team_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    scope.require("teams.manage")
+    team = access(selectors.team_list(scope=scope), pk)
+    initial = {
+        "name": team.name,
+        "accounts": list(team.accounts.values_list("pk", flat=True)),
+        "languages": team.languages,
+        "is_central": team.is_central,
+    }
+    form = TeamForm(request.POST or None, initial=initial, scope=scope)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_update(
+                scope=scope,
+                team=team,
+                name=form.cleaned_data["name"],
+                account_ids=form.cleaned_data["accounts"],
+                languages=form.cleaned_data["languages"],
+                is_central=form.cleaned_data["is_central"],
+            )
+        except DomainError as exc:
+            if isinstance(exc, NotInScope):
+                raise
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("Team saved."))
+            return redirect("teams")
+    return render(request, "accounts/team_form.html", {"form": form, "team": team})
+
+
+@require_POST
+@member_required
+def team_delete(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    team = access(selectors.team_list(scope=scope), pk)
+    services.team_delete(scope=scope, team=team)
+    messages.success(request, _("Team deleted."))
+    return redirect("teams")
+
+
+@member_required
+def api_keys(request: HttpRequest, scope: Scope) -> HttpResponse:
+    scope.require("api_keys.manage")
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _key, raw = services.api_key_create(
+            brand=scope.brand, name=form.cleaned_data["name"], by=request.user
+        )
+        request.session[FRESH_API_KEY] = raw
+        return redirect("api_keys")
+    return render(
+        request,
+        "accounts/api_keys.html",
+        {
+            "keys": selectors.api_key_list(scope=scope),
+            "form": form,
+            "fresh_key": request.session.pop(FRESH_API_KEY, None),
+        },
+    )
+
+
+@require_POST
+@member_required
+def api_key_revoke(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    key = access(selectors.api_key_list(scope=scope), pk)
+    services.api_key_revoke(scope=scope, key=key)
+    messages.success(request, _("Key revoked."))
+    return redirect("api_keys")
+
+
+@member_required
+def brand_settings(request: HttpRequest, scope: Scope) -> HttpResponse:
+    scope.require("brand.settings")
+    form = BrandSettingsForm(request.POST or None, instance=scope.brand)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.brand_update_settings(
+                scope=scope,
+                require_mfa=form.cleaned_data["require_mfa"],
+                account_name_pattern=form.cleaned_data["account_name_pattern"],
+            )
+        except DomainError as exc:
+            _fail(request, form, exc)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("brand_settings")
+    return render(request, "accounts/brand_settings.html", {"form": form})
+
+
+@require_POST
+@login_required
+def brand_switch(request: HttpRequest) -> HttpResponse:
+    brand_id = request.POST.get("brand_id", "")
+    if not brand_id.isdigit() or not Membership.objects.filter(
+        user=request.user, brand_id=int(brand_id)
+    ).exists():
+        raise Http404()
+    request.session[SESSION_BRAND_KEY] = int(brand_id)
+    return redirect("home")
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import AccountViewSet, InvitationViewSet, MemberViewSet, TeamViewSet
+
+router = DefaultRouter()
+router.register("accounts", AccountViewSet, basename="account")
+router.register("members", MemberViewSet, basename="member")
+router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("teams", TeamViewSet, basename="team")
+
+admin.site.site_header = "Brand Portal operations"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("auth/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("wechat/", include("messaging.urls")),
+    path("", include("accounts.urls")),
+]

@@ -1,0 +1,121 @@
+"""The retry policy: one table saying what to do after each kind of failure.
+
+Each call declares how safe it is to repeat (``Safety``); each failed attempt is reduced to
+an ``Outcome``. ``RETRY_TABLE[(outcome, safety)]`` gives the ``Action``. Pairs missing from
+the table raise. The whole policy, written out:
+
+=================  ============  ==============  ==============
+outcome            IDEMPOTENT    DEDUPED (mass)  UNSAFE (sends)
+=================  ============  ==============  ==============
+TOKEN_REJECTED     refresh once  refresh once    refresh once
+BUSY (-1)          back off      back off        back off
+RATE_LIMITED       back off      back off        back off
+NOT_SENT           back off      back off        back off
+MAYBE_SENT         back off      back off        raise
+ALREADY_SENT       raise         succeed         raise
+anything else      raise         raise           raise
+=================  ============  ==============  ==============
+
+Why these cells:
+
+* Token errors (40001/40014/42001), -1 and 45011 are answers the platform gives *instead
+  of* doing the work, so even a customer-service or template send may be repeated.
+* NOT_SENT is a connection that never opened (refused, DNS, connect timeout): nothing can
+  have been delivered.
+* MAYBE_SENT is everything after the request may have left: read timeouts, resets, 5xx,
+  unreadable JSON. Repeating a kf or template send then risks a follower getting the
+  message twice, so UNSAFE calls raise and the caller (a task with a delivery row) decides.
+* Mass sends always carry a ``clientmsgid``; the platform refuses a repeat within 24 h
+  with 45065, so repeating is safe and 45065 on a retry means "the first one got through".
+* 45009 (daily quota) is deliberately *not* retried: waiting seconds cannot help.
+
+Backoff is exponential with full jitter and a cap (base 0.2 s, cap 2 s, 3 attempts in all
+by default); a token refresh gives exactly one extra attempt and does not use that budget.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Safety(StrEnum):
+    """How safe a call is to repeat after the request may have reached the platform."""
+
+    IDEMPOTENT = "idempotent"  # reads and set-style writes: repeating changes nothing
+    DEDUPED = "deduped"  # mass sends: the platform refuses a repeated clientmsgid
+    UNSAFE = "unsafe"  # kf/template sends, creations: a repeat may deliver twice
+
+
+class Outcome(StrEnum):
+    TOKEN_REJECTED = "token_rejected"  # noqa: S105
+    BUSY = "busy"
+    RATE_LIMITED = "rate_limited"
+    ALREADY_SENT = "already_sent"
+    NOT_SENT = "not_sent"
+    MAYBE_SENT = "maybe_sent"
+    OTHER = "other"
+
+
+class Action(StrEnum):
+    REFRESH_TOKEN = "refresh_token"  # noqa: S105 - refresh through the provider (stale token), retry once
+    BACK_OFF = "back_off"  # sleep with jitter, retry while attempts remain
+    SUCCEED = "succeed"  # the work is already done: return the answer as a success
+    RAISE = "raise"
+
+
+# Which errcodes mean something for retrying; every other errcode is Outcome.OTHER.
+OUTCOME_BY_ERRCODE: Mapping[int, Outcome] = {
+    40001: Outcome.TOKEN_REJECTED,
+    40014: Outcome.TOKEN_REJECTED,
+    42001: Outcome.TOKEN_REJECTED,
+    -1: Outcome.BUSY,
+    45011: Outcome.RATE_LIMITED,
+    45065: Outcome.ALREADY_SENT,
+}
+
+_ALL = tuple(Safety)
+
+RETRY_TABLE: Mapping[tuple[Outcome, Safety], Action] = {
+    **{(Outcome.TOKEN_REJECTED, s): Action.REFRESH_TOKEN for s in _ALL},
+    **{(Outcome.BUSY, s): Action.BACK_OFF for s in _ALL},
+    **{(Outcome.RATE_LIMITED, s): Action.BACK_OFF for s in _ALL},
+    **{(Outcome.NOT_SENT, s): Action.BACK_OFF for s in _ALL},
+    (Outcome.MAYBE_SENT, Safety.IDEMPOTENT): Action.BACK_OFF,
+    (Outcome.MAYBE_SENT, Safety.DEDUPED): Action.BACK_OFF,
+    (Outcome.MAYBE_SENT, Safety.UNSAFE): Action.RAISE,
+    (Outcome.ALREADY_SENT, Safety.DEDUPED): Action.SUCCEED,
+}
+
+
+def outcome_for_errcode(errcode: int) -> Outcome:
+    return OUTCOME_BY_ERRCODE.get(errcode, Outcome.OTHER)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The table plus the numbers that bound it."""
+
+    table: Mapping[tuple[Outcome, Safety], Action] = field(default_factory=lambda: RETRY_TABLE)
+    max_attempts: int = 3  # attempts in all for BACK_OFF outcomes
+    base_delay: float = 0.2
+    max_delay: float = 2.0
+    token_refreshes: int = 1  # extra attempts after a token refresh, outside max_attempts
+
+    def action(self, outcome: Outcome, safety: Safety) -> Action:
+        return self.table.get((outcome, safety), Action.RAISE)
+
+    def backoff(self, retry_number: int, rng: random.Random) -> float:
+        """Delay before retry ``retry_number`` (1-based): full jitter under a capped ceiling.
+
+        Full jitter spreads workers that failed together (a -1 burst hits everybody at once)
+        instead of having them retry in lockstep.
+        """
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
+        return rng.uniform(0, ceiling)
+
+
+DEFAULT_POLICY = RetryPolicy()
+NO_RETRY = RetryPolicy(max_attempts=1, token_refreshes=0)

@@ -1,0 +1,247 @@
+"""Errors raised by the WeChat client.
+
+Every platform answer with a non-zero ``errcode`` becomes a ``WeChatError`` subclass chosen
+from ``ERRORS``, one table of errcode -> (class, plain English reason). Callers catch the
+class (``OutsideWindow``, ``NotFollowing``...) and show ``error.reason`` to people; the raw
+``errmsg`` stays available for logs. Network trouble, 5xx answers and unreadable bodies are
+``TransportError``s, which carry whether the request may have reached the platform: that is
+what decides if a send can be repeated safely (see ``wechat.client.retry``).
+"""
+
+from __future__ import annotations
+
+
+class WeChatException(Exception):
+    """Root of everything this package raises about talking to WeChat."""
+
+
+class WeChatError(WeChatException):
+    """The platform answered with a non-zero errcode."""
+
+    def __init__(self, errcode: int, errmsg: str, path: str | None = None) -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.path = path
+        super().__init__(errcode, errmsg, path)
+
+    @property
+    def reason(self) -> str:
+        """A sentence for people; falls back to the platform's errmsg for unknown codes."""
+        known = ERRORS.get(self.errcode)
+        return known[1] if known else (self.errmsg or f"WeChat error {self.errcode}")
+
+    def __str__(self) -> str:
+        where = f" on {self.path}" if self.path else ""
+        return f"{self.reason} (errcode {self.errcode}: {self.errmsg!r}{where})"
+
+
+class BusyError(WeChatError):
+    """-1: the platform is busy; the request was not processed."""
+
+
+class TokenError(WeChatError):
+    """The access token was rejected: wrong secret, superseded or expired."""
+
+
+class ConfigurationError(WeChatError):
+    """AppID/AppSecret/grant type wrong: retrying cannot help, a person must fix settings."""
+
+
+class IpNotWhitelisted(WeChatError):
+    """The calling server's IP is not on the account's (or platform's) allow-list."""
+
+
+class RateLimited(WeChatError):
+    """Called too often (per minute) or the API's daily quota is used up."""
+
+
+class DailyLimitReached(RateLimited):
+    """45009: the daily call quota for this API is used up; only tomorrow or clear_quota helps."""
+
+
+class OutsideWindow(WeChatError):
+    """45015: the follower has not interacted recently enough for a customer-service send."""
+
+
+class SendLimitReached(WeChatError):
+    """45047: the sends allowed in the current interaction window are used up."""
+
+
+class NotFollowing(WeChatError):
+    """43004: the recipient does not (or no longer) follow the account."""
+
+
+class RecipientRefused(WeChatError):
+    """The recipient blocked the account, refused its messages or is restricted."""
+
+
+class InvalidOpenid(WeChatError):
+    """The openid does not belong to this account (often another account's openid)."""
+
+
+class UserNotFound(WeChatError):
+    """46004: no such user."""
+
+
+class QuotaExhausted(WeChatError):
+    """45028: the account has no mass-send quota left."""
+
+
+class ClientMsgIdExists(WeChatError):
+    """45065: a mass send with this clientmsgid was already accepted (within 24 h)."""
+
+
+class ClientMsgIdRetryTooSoon(WeChatError):
+    """45066: the same clientmsgid was retried within one minute; try again later."""
+
+
+class TagLimit(WeChatError):
+    """Tag rules: count, size, system tags, name length/duplicates."""
+
+
+class ApiUnauthorized(WeChatError):
+    """The account (or the third-party platform) lacks the permission for this API."""
+
+
+class RefreshTokenInvalid(WeChatError):
+    """61023: the authorizer refresh token is void; re-fetch it or ask for re-authorisation."""
+
+
+class ComponentTicketInvalid(WeChatError):
+    """61005/61006: the component_verify_ticket is expired or wrong; wait for the next push."""
+
+
+class InvalidRequest(WeChatError):
+    """The request itself is malformed (a bug on our side or bad input)."""
+
+
+class MenuError(InvalidRequest):
+    """The menu definition or match rule was refused."""
+
+
+class TemplateError(InvalidRequest):
+    """Template id unknown or template data refused."""
+
+
+class TypingRefused(WeChatError):
+    """The typing indicator could not be shown (no recent interaction, already on...)."""
+
+
+class KfError(WeChatError):
+    """Customer-service account or session errors (65400-65415)."""
+
+
+class TransportError(WeChatException):
+    """Network failure, 5xx answer or unreadable body: the platform gave no errcode.
+
+    ``maybe_sent`` is False only when the request provably never left (connection refused,
+    DNS failure, connect timeout). Anything later -- a read timeout, a reset, a 502 -- may
+    have been processed, so a send must not be repeated blindly.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        status: int | None = None,
+        maybe_sent: bool = True,
+    ) -> None:
+        self.path = path
+        self.status = status
+        self.maybe_sent = maybe_sent
+        super().__init__(message)
+
+    @property
+    def reason(self) -> str:
+        return "WeChat could not be reached or answered with an error page; try again later"
+
+
+class RequestValidationError(WeChatException, ValueError):
+    """Refused on our side before calling WeChat (a batch too big, a span too long...)."""
+
+
+# errcode -> (class, reason for people). Reasons are written for the portal's users: they
+# say what happened and, when there is one, what to do.
+ERRORS: dict[int, tuple[type[WeChatError], str]] = {
+    -1: (BusyError, "WeChat is busy right now; try again in a moment"),
+    40001: (
+        TokenError,
+        "the access token was rejected (wrong AppSecret, or a newer token replaced it)",
+    ),
+    40014: (TokenError, "the access token is not valid"),
+    42001: (TokenError, "the access token has expired"),
+    41001: (ConfigurationError, "the request carried no access token"),
+    40002: (ConfigurationError, "invalid grant_type"),
+    40013: (ConfigurationError, "the AppID is not valid: check the account settings"),
+    40125: (ConfigurationError, "the AppSecret is not valid: check the account settings"),
+    40164: (
+        IpNotWhitelisted,
+        "the server's IP is not on the account's IP allow-list: add it under "
+        "Settings > Basic configuration",
+    ),
+    89501: (IpNotWhitelisted, "an administrator must confirm this server's IP in WeChat"),
+    89502: (IpNotWhitelisted, "an administrator has not yet confirmed this server's IP"),
+    89503: (IpNotWhitelisted, "this server's IP is waiting for an administrator's confirmation"),
+    89506: (IpNotWhitelisted, "an administrator refused this server's IP"),
+    89507: (IpNotWhitelisted, "an administrator refused this server's IP for the next hour"),
+    45009: (DailyLimitReached, "the daily call limit for this WeChat API is used up"),
+    45011: (RateLimited, "WeChat is being called too often; slow down"),
+    45015: (OutsideWindow, "outside the 48-hour window: the follower must write first"),
+    45047: (
+        SendLimitReached,
+        "the reply limit for this conversation window is used up: wait for the follower "
+        "to write again",
+    ),
+    43004: (NotFollowing, "the follower has unfollowed"),
+    43019: (RecipientRefused, "the follower has blocked the account"),
+    48002: (RecipientRefused, "the follower has turned off messages from the account"),
+    50002: (RecipientRefused, "the follower's WeChat account is restricted"),
+    40003: (InvalidOpenid, "this openid does not belong to the account"),
+    49003: (InvalidOpenid, "this openid does not belong to the account"),
+    46004: (UserNotFound, "no such WeChat user"),
+    45028: (QuotaExhausted, "the account has no broadcast quota left for this period"),
+    45065: (ClientMsgIdExists, "this broadcast was already sent"),
+    45066: (ClientMsgIdRetryTooSoon, "this broadcast was retried too soon; try again in a minute"),
+    45067: (InvalidRequest, "the broadcast id (clientmsgid) is longer than 64 bytes"),
+    40032: (InvalidRequest, "the list of followers has the wrong size for this call"),
+    40033: (InvalidRequest, "the request contains characters WeChat refuses"),
+    40036: (TemplateError, "the template id is not valid"),
+    40037: (TemplateError, "the template id is not valid"),
+    40007: (InvalidRequest, "the media id is not valid"),
+    45056: (TagLimit, "the account already has the maximum of 100 tags"),
+    45057: (TagLimit, "the tag has more than 100,000 followers: untag them before deleting"),
+    45058: (TagLimit, "system tags cannot be changed"),
+    45059: (TagLimit, "a follower can carry at most 20 tags"),
+    45157: (TagLimit, "a tag with this name already exists, or the name is not allowed"),
+    45158: (TagLimit, "the tag name is longer than 30 characters"),
+    45159: (TagLimit, "the tag does not exist"),
+    45072: (TypingRefused, "invalid typing command"),
+    45080: (TypingRefused, "the follower has not interacted in the last 30 seconds"),
+    45081: (TypingRefused, "the typing indicator is already on"),
+    48001: (ApiUnauthorized, "the account has not been granted this permission"),
+    48004: (ApiUnauthorized, "this API is banned for the account"),
+    61003: (ApiUnauthorized, "the account has not authorised the platform"),
+    61004: (ApiUnauthorized, "the account has not granted the platform this permission"),
+    61007: (ApiUnauthorized, "this API is not granted to the third-party platform"),
+    61005: (ComponentTicketInvalid, "the component ticket has expired: wait for the next one"),
+    61006: (ComponentTicketInvalid, "the component ticket is not valid: wait for the next one"),
+    61023: (
+        RefreshTokenInvalid,
+        "the account's authorisation is no longer valid: ask its admin to authorise again",
+    ),
+    65316: (MenuError, "conditional menus may link to at most three domains"),
+    65320: (MenuError, "conditional menus may only match on tag or platform"),
+    65400: (KfError, "the new customer-service feature is not enabled"),
+    65401: (KfError, "the customer-service account is not valid"),
+    65402: (KfError, "the customer-service account is not bound to a WeChat user"),
+    65413: (KfError, "the follower has no customer-service session"),
+    65414: (KfError, "the follower is being served by another agent"),
+    65415: (KfError, "the customer-service agent is offline"),
+}
+
+
+def error_for(errcode: int, errmsg: str, path: str | None = None) -> WeChatError:
+    """The typed exception for an errcode (plain ``WeChatError`` when the code is unknown)."""
+    cls = ERRORS.get(errcode, (WeChatError, ""))[0]
+    return cls(errcode, errmsg, path)

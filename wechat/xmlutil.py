@@ -1,0 +1,233 @@
+"""Safe parsing and rendering of the small XML documents WeChat exchanges.
+
+Platform bodies are flat ``<xml>`` documents with a few nested containers
+(``<Articles><item>…</item></Articles>``). They never need a DTD, entities or
+processing instructions, so any of those is refused outright rather than
+configured away, and expat runs with parameter-entity parsing off.
+
+Mapping between XML and Python (``parse_xml`` and ``to_xml`` are inverses for it):
+
+- a leaf element is its text, exactly (CDATA and whitespace kept);
+- an element with children is a dict; ``<item>`` children always form a list, and
+  an element whose only children are ``<item>`` is that list;
+- a repeated child of the root is refused (one is expected: a second ``ToUserName``
+  is a parser-differential trick); a repeated nested element becomes a list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from xml.parsers import expat
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
+    "BodyTooLarge",
+    "HostileXml",
+    "MalformedXml",
+    "XmlError",
+    "parse_xml",
+    "to_xml",
+]
+
+MAX_BODY_BYTES = 65536
+# The deepest real payload is MASSSENDJOBFINISH: xml/CopyrightCheckResult/ResultList/item/X.
+MAX_DEPTH = 8
+ITEM = "item"
+
+
+class XmlError(ValueError):
+    """A body we refuse to read."""
+
+
+class HostileXml(XmlError):
+    """DTDs, entities, processing instructions, excessive nesting or repeated fields."""
+
+
+class BodyTooLarge(XmlError):
+    """The body exceeds MAX_BODY_BYTES."""
+
+
+class MalformedXml(XmlError):
+    """Not well-formed XML, or not shaped like a platform document."""
+
+
+def _refuse(what: str) -> Any:
+    def handler(*_args: Any) -> None:
+        raise HostileXml(f"{what} is not allowed")
+
+    return handler
+
+
+class _Repeated(list):  # type: ignore[type-arg]
+    """A list made of repeated nested elements (distinguishes it from a value that is a list)."""
+
+
+class _Frame:
+    __slots__ = ("children", "tag", "text")
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.text: list[str] = []
+        # None until the first child decides whether this is a dict or an item list.
+        self.children: dict[str, Any] | list[Any] | None = None
+
+
+class _Builder:
+    __slots__ = ("result", "stack")
+
+    def __init__(self) -> None:
+        self.stack: list[_Frame] = []
+        self.result: _Frame | None = None
+
+    def start(self, tag: str, _attrs: Any) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise HostileXml(f"nesting deeper than {MAX_DEPTH}")
+        self.stack.append(_Frame(tag))
+
+    def data(self, text: str) -> None:
+        self.stack[-1].text.append(text)
+
+    def end(self, tag: str) -> None:
+        frame = self.stack.pop()
+        if frame.children is None:
+            value: Any = "".join(frame.text)
+        else:
+            if "".join(frame.text).strip():
+                raise MalformedXml(f"<{tag}> mixes text and elements")
+            value = frame.children
+        if not self.stack:
+            self.result = frame
+            return
+        parent = self.stack[-1]
+        siblings = parent.children
+        if tag == ITEM:
+            if siblings is None:
+                parent.children = [value]
+            elif isinstance(siblings, list):
+                siblings.append(value)
+            else:
+                siblings.setdefault(ITEM, []).append(value)
+            return
+        if siblings is None:
+            parent.children = {tag: value}
+        elif isinstance(siblings, list):
+            # An item list that turns out to have named siblings (PUBLISHJOBFINISH's
+            # <article_detail><count/><item/></article_detail>) becomes a dict.
+            parent.children = {ITEM: siblings, tag: value}
+        elif tag not in siblings:
+            siblings[tag] = value
+        elif len(self.stack) == 1:
+            raise HostileXml(f"repeated <{tag}>")
+        else:
+            previous = siblings[tag]
+            if isinstance(previous, _Repeated):
+                previous.append(value)
+            else:
+                siblings[tag] = _Repeated((previous, value))
+
+
+def _new_parser(builder: _Builder, encoding: str | None) -> Any:
+    parser = expat.ParserCreate(encoding)
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
+    parser.StartDoctypeDeclHandler = _refuse("a DOCTYPE")
+    parser.EntityDeclHandler = _refuse("an entity declaration")
+    parser.UnparsedEntityDeclHandler = _refuse("an entity declaration")
+    parser.NotationDeclHandler = _refuse("a notation declaration")
+    parser.ExternalEntityRefHandler = _refuse("an external entity")
+    parser.ProcessingInstructionHandler = _refuse("a processing instruction")
+    parser.StartElementHandler = builder.start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    return parser
+
+
+def parse_xml(body: bytes | str, *, root: str | None = "xml") -> dict[str, Any]:
+    """The children of the root element of ``body`` as a dict.
+
+    Raises BodyTooLarge, HostileXml or MalformedXml (all XmlError). ``root=None``
+    accepts any root element name.
+    """
+    if isinstance(body, str):
+        data = body.encode("utf-8")
+        encoding: str | None = "utf-8"  # the str was already decoded; ignore the prolog
+    else:
+        data = body
+        encoding = None
+    if len(data) > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"body is {len(data)} bytes, the limit is {MAX_BODY_BYTES}")
+    if not data.strip():
+        raise MalformedXml("empty body")
+    builder = _Builder()
+    try:
+        _new_parser(builder, encoding).Parse(data, True)
+    except expat.ExpatError as exc:
+        raise MalformedXml(f"not well-formed XML: {exc}") from exc
+    frame = builder.result
+    if frame is None:  # pragma: no cover - expat reports a missing root itself
+        raise MalformedXml("no root element")
+    if root is not None and frame.tag != root:
+        raise MalformedXml(f"root element is <{frame.tag}>, expected <{root}>")
+    if frame.children is None:
+        if "".join(frame.text).strip():
+            raise MalformedXml("the root element holds text, not fields")
+        return {}
+    if isinstance(frame.children, list):
+        return {ITEM: frame.children}
+    return frame.children
+
+
+# Characters XML 1.0 cannot carry at all, not even as character references.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+
+
+def _cdata(text: str) -> str:
+    if _ILLEGAL.search(text):
+        raise ValueError("text holds a character XML 1.0 cannot represent")
+    if "]]>" in text or "\r" in text:
+        # "]]>" would close the section early, so it is split across two sections;
+        # a bare CR would be normalised to LF by every parser, so it travels as &#13;.
+        text = text.replace("]]>", "]]]]><![CDATA[>").replace("\r", "]]>&#13;<![CDATA[")
+    return f"<![CDATA[{text}]]>"
+
+
+def _element(tag: str, value: Any, out: list[str]) -> None:
+    if value is None:
+        return
+    if not _NAME.match(tag):
+        raise ValueError(f"{tag!r} is not a safe element name")
+    if isinstance(value, _Repeated) or (tag == ITEM and isinstance(value, list | tuple)):
+        for each in value:
+            _element(tag, each, out)
+        return
+    out.append(f"<{tag}>")
+    if isinstance(value, str):
+        out.append(_cdata(value))
+    elif isinstance(value, bool):
+        raise TypeError(f"<{tag}>: booleans have no platform form; pass 0/1 or a string")
+    elif isinstance(value, int | float):
+        out.append(repr(value) if isinstance(value, float) else str(value))
+    elif isinstance(value, Mapping):
+        for key, child in value.items():
+            _element(key, child, out)
+    elif isinstance(value, list | tuple):
+        for each in value:
+            _element(ITEM, each, out)
+    else:
+        raise TypeError(f"<{tag}>: cannot render {type(value).__name__}")
+    out.append(f"</{tag}>")
+
+
+def to_xml(mapping: Mapping[str, Any], root: str = "xml") -> str:
+    """Render ``mapping`` as a platform document.
+
+    Strings become CDATA (any text round-trips: ``]]>``, CR, emoji), ints and floats
+    plain text, dicts nested elements, lists ``<item>`` children, ``None`` is skipped.
+    """
+    out: list[str] = []
+    _element(root, dict(mapping), out)
+    return "".join(out)
