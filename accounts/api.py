@@ -68,7 +68,6 @@ class MemberViewSet(
     search_fields = ["user__email", "user__name", "display_name"]
 
     def scoped_queryset(self, scope: Scope) -> QuerySet:
-        scope.require("members.view")
         return selectors.member_list(scope=scope)
 
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:

@@ -22,7 +22,6 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "brand.settings": frozenset({Role.OWNER}),
     "accounts.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "members.manage": frozenset({Role.OWNER, Role.ADMIN}),
-    "members.view": frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER}),
     "teams.manage": frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER}),
     "api_keys.manage": frozenset({Role.OWNER, Role.ADMIN}),
 }

@@ -33,6 +33,9 @@ def team_list(*, scope: Scope) -> QuerySet[Team]:
 
 def member_list(*, scope: Scope) -> QuerySet[Membership]:
     qs = Membership.objects.filter(brand_id=scope.brand_id).select_related("user")
+    if scope.role == "agent" and scope.membership is not None:
+        # An agent sees their own membership only.
+        return qs.filter(pk=scope.membership.pk).prefetch_related("accounts", "teams")
     if scope.account_ids is not None:
         # Managers see the people who work on their accounts (or on all accounts).
         qs = qs.filter(

@@ -109,8 +109,8 @@ def account_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
 
 @member_required
 def account_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
-    scope.require("accounts.manage")
     account = access(selectors.account_list(scope=scope), pk)
+    scope.require("accounts.manage")
     form = AccountForm(request.POST or None, instance=account)
     if request.method == "POST" and form.is_valid():
         try:
@@ -127,7 +127,6 @@ def account_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
 
 @member_required
 def members(request: HttpRequest, scope: Scope) -> HttpResponse:
-    scope.require("members.view")
     form = InvitationForm(request.POST or None, scope=scope)
     if request.method == "POST":
         scope.require("members.manage")
@@ -158,8 +157,8 @@ def members(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @member_required
 def member_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
-    scope.require("members.manage")
     membership: Membership = access(selectors.member_list(scope=scope), pk)
+    scope.require("members.manage")
     team_choices = [(t.pk, t.name) for t in selectors.team_list(scope=scope)]
     initial = {
         "role": membership.role,
@@ -268,8 +267,8 @@ def teams(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @member_required
 def team_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
-    scope.require("teams.manage")
     team = access(selectors.team_list(scope=scope), pk)
+    scope.require("teams.manage")
     initial = {
         "name": team.name,
         "accounts": list(team.accounts.values_list("pk", flat=True)),

@@ -92,7 +92,12 @@ class ClientMsgIdExists(WeChatError):
 
 
 class ClientMsgIdRetryTooSoon(WeChatError):
-    """45066: the same clientmsgid was retried within one minute; try again later."""
+    """45066: the same clientmsgid was sent less than a minute ago.
+
+    The platform knows the id, so the broadcast was most likely accepted, but the answer
+    carries no msg_id and is not proof. Repeat the same call after a minute: 45065 then
+    confirms it (with the msg_id), a success means the first one had not gone through.
+    """
 
 
 class TagLimit(WeChatError):
@@ -202,7 +207,10 @@ ERRORS: dict[int, tuple[type[WeChatError], str]] = {
     46004: (UserNotFound, "no such WeChat user"),
     45028: (QuotaExhausted, "the account has no broadcast quota left for this period"),
     45065: (ClientMsgIdExists, "this broadcast was already sent"),
-    45066: (ClientMsgIdRetryTooSoon, "this broadcast was retried too soon; try again in a minute"),
+    45066: (
+        ClientMsgIdRetryTooSoon,
+        "this broadcast was submitted moments ago; check again in a minute",
+    ),
     45067: (InvalidRequest, "the broadcast id (clientmsgid) is longer than 64 bytes"),
     40032: (InvalidRequest, "the list of followers has the wrong size for this call"),
     40033: (InvalidRequest, "the request contains characters WeChat refuses"),

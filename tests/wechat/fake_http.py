@@ -65,8 +65,9 @@ class FakeSession:
         headers: dict[str, str] | None = None,
         timeout: Any = None,
     ) -> FakeResponse:
-        self.sent.append(Sent(method, url, dict(params or {}), data, dict(headers or {}),
-                              timeout, files))
+        self.sent.append(
+            Sent(method, url, dict(params or {}), data, dict(headers or {}), timeout, files)
+        )
         item = self.script.pop(0) if self.script else self.default
         if item is None:
             raise AssertionError(f"unscripted request {method} {url}")
@@ -115,4 +116,3 @@ def ok(**extra: Any) -> dict[str, Any]:
 
 def err(code: int, msg: str = "x") -> dict[str, Any]:
     return {"errcode": code, "errmsg": msg}
-

@@ -107,9 +107,7 @@ def test_persistent_failure_raises_after_the_tables_attempts(
         (HTTP_500, Safety.IDEMPOTENT),
     ],
 )
-def test_transient_failure_then_success_returns_the_answer(
-    failure: object, safety: Safety
-) -> None:
+def test_transient_failure_then_success_returns_the_answer(failure: object, safety: Safety) -> None:
     transport, session, sleeps, tokens = make([failure, failure, ok(value=7)])
     assert call(transport, tokens, safety)["value"] == 7
     assert len(session.sent) == 3
@@ -156,6 +154,15 @@ def test_already_sent_on_a_deduplicated_call_is_a_success() -> None:
     transport, session, _, tokens = make([READ_TIMEOUT, answer])
     result = call(transport, tokens, Safety.DEDUPED)
     assert result["msg_id"] == 1000001
+    assert len(session.sent) == 2
+
+
+def test_a_retry_within_the_minute_surfaces_45066_for_the_caller_to_confirm_later() -> None:
+    # The platform answers a quick repeat of a clientmsgid with 45066 and no msg_id: that
+    # is not proof of delivery, so the caller gets the typed error, not a guessed success.
+    transport, session, _, tokens = make([READ_TIMEOUT, err(45066), ok()])
+    with pytest.raises(errors.ClientMsgIdRetryTooSoon):
+        call(transport, tokens, Safety.DEDUPED)
     assert len(session.sent) == 2
 
 

@@ -51,8 +51,8 @@ def _as_bytes(body: bytes | str) -> bytes:
 
 
 def detect_format(body: bytes | str) -> DataFormat:
-    """JSON when the body starts with ``{``, XML otherwise (so garbage fails as XML)."""
-    return "json" if _as_bytes(body).lstrip()[:1] == b"{" else "xml"
+    """JSON when the body starts like JSON, XML otherwise (so garbage fails as XML)."""
+    return "json" if _as_bytes(body).lstrip()[:1] in (b"{", b"[") else "xml"
 
 
 def _load_json(data: bytes) -> dict[str, Any]:

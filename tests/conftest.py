@@ -1,0 +1,53 @@
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM guard would
+# otherwise refuse the live-server test's own queries.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Tests run Celery tasks in-process through the same code paths (JSON-clean payloads),
+# while the cache and the channel layer still use the real Redis.
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+
+
+@pytest.fixture
+def two_brands(db):  # noqa: ANN001
+    """Every test dataset has two brands (STYLE.md): A is ours, B is the foreign one."""
+    from tests.factories import make_account, make_brand, make_member, make_team
+
+    brand_a, brand_b = make_brand(name="Brand A"), make_brand(name="Brand B")
+    a1 = make_account(brand=brand_a, name="A flagship", is_flagship=True)
+    a2 = make_account(brand=brand_a, name="A property")
+    b1 = make_account(brand=brand_b, name="B flagship")
+    team_a = make_team(brand=brand_a, name="A team", accounts=[a1])
+    team_b = make_team(brand=brand_b, name="B team", accounts=[b1])
+    agent_a = make_member(brand=brand_a, role="agent", accounts=[a2])
+    admin_a = make_member(brand=brand_a, role="admin")
+    manager_a = make_member(brand=brand_a, role="manager", accounts=[a1])
+    admin_b = make_member(brand=brand_b, role="admin")
+    return {
+        "brand_a": brand_a,
+        "brand_b": brand_b,
+        "a1": a1,
+        "a2": a2,
+        "b1": b1,
+        "team_a": team_a,
+        "team_b": team_b,
+        "agent_a": agent_a,
+        "admin_a": admin_a,
+        "manager_a": manager_a,
+        "admin_b": admin_b,
+    }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    # PBKDF2 at full strength costs ~0.3 s a user; the tests create hundreds.
+    try:
+        from django.conf import settings
+    except ImportError:
+        yield
+        return
+    if settings.configured:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield

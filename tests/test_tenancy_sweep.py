@@ -1,0 +1,178 @@
+"""The tenancy sweep: every object route, every role, across brands.
+
+A member or API key of brand A asking for brand B's object gets 404, never 403 or 200;
+an agent asking for an account of their own brand that they do not serve gets 404 too.
+`test_every_object_route_is_in_the_sweep` fails when a new route with an id is added
+without a row here.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.services import api_key_create
+
+pytestmark = pytest.mark.django_db
+
+# (url, methods) with {placeholders} filled from the two_brands dataset.
+HTML_ROUTES = [
+    ("/official-accounts/{account}/", ["get"]),
+    ("/official-accounts/{account}/edit/", ["get", "post"]),
+    ("/members/{member}/edit/", ["get", "post"]),
+    ("/members/{member}/remove/", ["post"]),
+    ("/teams/{team}/edit/", ["get", "post"]),
+    ("/teams/{team}/delete/", ["post"]),
+    ("/api-keys/{api_key}/revoke/", ["post"]),
+]
+API_ROUTES = [
+    ("/api/v1/accounts/{account}/", ["get", "patch", "put"]),
+    ("/api/v1/members/{member}/", ["get", "patch", "put", "delete"]),
+    ("/api/v1/teams/{team}/", ["get", "patch", "put", "delete"]),
+]
+# Routes whose id is not a tenant object (or that have no id), with the reason.
+NOT_OBJECT_ROUTES = {
+    "invite/<str:token>/": "a secret token, answers 404 for any unknown token",
+    "<str:appid>/callback/": "called by WeChat; unknown appids answer 404 (test_callback_verify)",
+}
+
+
+def _ids(data: dict, brand: str) -> dict:
+    other = {"a": "a1", "b": "b1"}[brand]
+    key, _raw = api_key_create(brand=data[f"brand_{brand}"], name="sweep")
+    member = data["agent_a"] if brand == "a" else data["admin_b"]
+    return {
+        "account": data[other].pk,
+        "member": member.pk,
+        "team": data[f"team_{brand}"].pk,
+        "api_key": key.pk,
+    }
+
+
+@pytest.mark.parametrize("route,methods", HTML_ROUTES)
+@pytest.mark.parametrize("role", ["admin_a", "manager_a", "agent_a"])
+def test_members_of_brand_a_get_404_for_brand_b_pages(client, two_brands, route, methods, role):
+    foreign = _ids(two_brands, "b")
+    client.force_login(two_brands[role].user)
+    for method in methods:
+        response = getattr(client, method)(route.format(**foreign))
+        assert response.status_code == 404, (method, route, role, response.status_code)
+
+
+@pytest.mark.parametrize("route,methods", API_ROUTES)
+def test_api_keys_of_brand_a_get_404_for_brand_b_objects(client, two_brands, route, methods):
+    foreign = _ids(two_brands, "b")
+    _key, raw = api_key_create(brand=two_brands["brand_a"], name="integration")
+    for method in methods:
+        response = getattr(client, method)(
+            route.format(**foreign),
+            data={},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {raw}",
+        )
+        assert response.status_code == 404, (method, route, response.status_code)
+
+
+@pytest.mark.parametrize("route,methods", API_ROUTES)
+@pytest.mark.parametrize("role", ["admin_a", "manager_a"])
+def test_session_users_of_brand_a_get_404_for_brand_b_objects(
+    client, two_brands, route, methods, role
+):
+    foreign = _ids(two_brands, "b")
+    client.force_login(two_brands[role].user)
+    for method in methods:
+        response = getattr(client, method)(
+            route.format(**foreign), data={}, content_type="application/json"
+        )
+        assert response.status_code == 404, (method, route, role, response.status_code)
+
+
+def test_lists_never_show_brand_b(client, two_brands):
+    _key, raw = api_key_create(brand=two_brands["brand_a"], name="integration")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    for path, foreign_name in [
+        ("/api/v1/accounts/", "B flagship"),
+        ("/api/v1/teams/", "B team"),
+        ("/api/v1/members/", two_brands["admin_b"].user.email),
+    ]:
+        body = client.get(path, **auth).content.decode()
+        assert foreign_name not in body, path
+    client.force_login(two_brands["admin_a"].user)
+    for path in ["/", "/members/", "/teams/", "/api-keys/"]:
+        body = client.get(path).content.decode()
+        assert "B flagship" not in body and "B team" not in body, path
+
+
+def test_an_agent_does_not_see_accounts_outside_their_scope(client, two_brands):
+    agent = two_brands["agent_a"]  # serves a2 only
+    client.force_login(agent.user)
+    home = client.get("/").content.decode()
+    assert "A property" in home and "A flagship" not in home
+    assert client.get(f"/official-accounts/{two_brands['a1'].pk}/").status_code == 404
+    assert client.get(f"/api/v1/accounts/{two_brands['a1'].pk}/").status_code == 404
+    names = [a["name"] for a in client.get("/api/v1/accounts/").json()["results"]]
+    assert names == ["A property"]
+
+
+def test_a_manager_sees_only_teams_of_their_accounts(client, two_brands):
+    from tests.factories import make_team
+
+    hidden = make_team(brand=two_brands["brand_a"], name="A property team",
+                       accounts=[two_brands["a2"]])
+    client.force_login(two_brands["manager_a"].user)
+    names = [t["name"] for t in client.get("/api/v1/teams/").json()["results"]]
+    assert "A team" in names and hidden.name not in names
+
+
+def test_a_brand_switch_to_a_foreign_brand_is_404(client, two_brands):
+    client.force_login(two_brands["admin_a"].user)
+    response = client.post("/brand/switch/", {"brand_id": two_brands["brand_b"].pk})
+    assert response.status_code == 404
+
+
+def test_the_admin_shows_staff_only_their_brand(client, two_brands):
+    user = two_brands["admin_a"].user
+    user.is_staff = True
+    user.save()
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(user)
+    body = client.get("/admin/accounts/officialaccount/").content.decode()
+    assert "A flagship" in body and "B flagship" not in body
+    foreign = two_brands["b1"].pk
+    assert client.get(f"/admin/accounts/officialaccount/{foreign}/change/").status_code in (
+        302,
+        404,
+    )
+
+
+def _patterns(resolver: URLResolver, prefix: str = "") -> list[str]:
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            found += _patterns(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            found.append(prefix + str(entry.pattern))
+    return found
+
+
+def _canonical(pattern: str) -> str:
+    pattern = pattern.replace("^", "").replace("$", "")
+    pattern = re.sub(r"\(\?P<pk>[^)]*\)|<int:pk>", "{}", pattern)
+    return "/" + pattern
+
+
+def test_every_object_route_is_in_the_sweep():
+    covered = {re.sub(r"\{[a-z_]+\}", "{}", route) for route, _m in HTML_ROUTES + API_ROUTES}
+    object_routes = {
+        _canonical(p)
+        for p in _patterns(get_resolver())
+        if not p.startswith(("admin/", "auth/"))
+        and "format>" not in p
+        and not any(p.endswith(k) for k in NOT_OBJECT_ROUTES)
+    }
+    object_routes = {r for r in object_routes if "{}" in r or "<" in r}
+    missing = object_routes - covered
+    assert not missing, f"add these routes to the tenancy sweep: {sorted(missing)}"
+    assert len(object_routes) == len(covered)
