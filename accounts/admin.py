@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
 from accounts.crypto_fields import mask_secret
@@ -38,8 +39,8 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["email", "name"]
     fieldsets = (
         (None, {"fields": ("email", "password", "name")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
@@ -84,7 +85,7 @@ class OfficialAccountAdmin(ScopedAdmin):
     def scoped(self, request: HttpRequest) -> QuerySet:
         return selectors.account_list(scope=request.tenant)
 
-    @admin.display(description="secrets")
+    @admin.display(description=_("secrets"))
     def secret_hints(self, obj: OfficialAccount) -> str:
         return (
             f"AppSecret {mask_secret(obj.app_secret) or '—'} · token {mask_secret(obj.token)}"

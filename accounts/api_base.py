@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +29,7 @@ def api_scope(request: Request) -> Scope:
         membership = membership_for_request(request._request)
         scope = scope_for_membership(membership) if membership else None
     if scope is None:
-        raise exceptions.PermissionDenied("You are not a member of any brand.")
+        raise exceptions.PermissionDenied(_("You are not a member of any brand."))
     return scope
 
 
@@ -50,6 +51,9 @@ class ScopedViewSet(viewsets.GenericViewSet):
         raise NotImplementedError
 
     def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation has no requester; it only needs the model.
+            return self.get_serializer_class().Meta.model.objects.none()
         return self.scoped_queryset(self.scope)
 
 

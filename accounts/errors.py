@@ -1,36 +1,35 @@
 """Domain errors raised by services; one DRF handler and one view helper map them."""
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """Base for errors a user can act on. `message` is safe to show."""
 
     status_code = 400
+    default_message = _("This cannot be done.")
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
-        self.message = message or self.__class__.__doc__ or ""
+        self.message = str(message or self.default_message)
 
 
 class NotInScope(DomainError):
-    """Not found."""
-
     # "Missing" and "not yours" answer the same, so existence never leaks.
     status_code = 404
+    default_message = _("Not found.")
 
 
 class RoleRequired(DomainError):
-    """Your role does not allow this."""
-
     status_code = 403
+    default_message = _("Your role does not allow this.")
 
 
 class InvalidInput(DomainError):
-    """The input is not valid."""
-
     status_code = 400
+    default_message = _("The input is not valid.")
 
 
 class Conflict(DomainError):
-    """This conflicts with the current state."""
-
     status_code = 409
+    default_message = _("This conflicts with the current state.")

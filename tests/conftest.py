@@ -2,12 +2,11 @@ import os
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM guard would
-# otherwise refuse the live-server test's own queries.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # Tests run Celery tasks in-process through the same code paths (JSON-clean payloads),
 # while the cache and the channel layer still use the real Redis.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+# Connections opened by async tests' worker threads must not outlive the test database.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 
 
 @pytest.fixture

@@ -121,15 +121,6 @@ class MassApi(ApiBase):
         )
         return str(answer["msg_status"])
 
-    def mass_get_speed(self) -> dict[str, Any]:
-        return self._post("/cgi-bin/message/mass/speed/get", {}, safety=Safety.IDEMPOTENT)
-
-    def mass_set_speed(self, speed: int) -> dict[str, Any]:
-        require(0 <= speed <= 4, "mass send speed must be 0..4")
-        return self._post(
-            "/cgi-bin/message/mass/speed/set", {"speed": speed}, safety=Safety.IDEMPOTENT
-        )
-
     def media_upload_news(self, articles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Upload 1..8 articles for a broadcast; returns ``{type, media_id, created_at}``."""
         require(1 <= len(articles) <= 8, "a broadcast holds 1..8 articles")

@@ -336,8 +336,7 @@ def state_save(sb: Any, req: Request, body: dict) -> dict:
     path = body.get("path") or sb.state_file
     if not path:
         raise ControlError(400, "no state file: start with --state or pass {\"path\"}")
-    sb.state.save(path)
-    return {"ok": True, "path": path}
+    return {"ok": True, "path": sb.save(path)}
 
 
 # -- faults and jobs -----------------------------------------------------------------------

@@ -206,7 +206,8 @@ def send(target: Target, message: dict, *, openid: str | None, timeout: float = 
             result.update(status=None, body="", error=f"timeout after {timeout:g} s")
             continue
         except requests.RequestException as exc:
-            result.update(status=None, body="", error=f"connection failed: {exc.__class__.__name__}")
+            failure = f"connection failed: {exc.__class__.__name__}"
+            result.update(status=None, body="", error=failure)
             continue
         result["status"], result["body"] = resp.status_code, resp.text
         if not 200 <= resp.status_code < 300:

@@ -73,7 +73,27 @@ class SandboxServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         if self.state_file:
-            self.state.save(self.state_file)
+            self.save()
+
+    def save(self, path: str | None = None) -> str:
+        """Write state (and the clock) to `path` or the --state file."""
+        target = path or self.state_file
+        if not target:
+            raise ValueError("no state file")
+        snapshot = self.clock.snapshot()
+        snapshot["offset"] = snapshot["now"] - time.time()
+        self.state.save(target, clock=snapshot)
+        return target
+
+    def load(self, path: str) -> None:
+        """Load state and restore the sandbox clock where it was when saved."""
+        clock = self.state.load(path)
+        if clock.get("frozen"):
+            self.clock.set(float(clock["now"]))
+            self.clock.freeze(True)
+        elif clock.get("offset"):
+            # Keep the offset, not the instant: time went on while the sandbox was down.
+            self.clock.set(time.time() + float(clock["offset"]))
 
     def reset(self) -> None:
         """Forget everything: state, clock offset and faults."""
@@ -90,7 +110,7 @@ class SandboxServer:
                 run_due_jobs(self)
             if self.state_file and self.state.version != saved_version:
                 saved_version = self.state.version
-                self.state.save(self.state_file)
+                self.save()
 
     # -- in-process control -----------------------------------------------------------
 

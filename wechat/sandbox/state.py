@@ -231,6 +231,8 @@ class SandboxState:
             self.persons: dict[str, Person] = {}
             self.accounts: dict[str, Account] = {}
             self.followers: dict[str, Follower] = {}
+            # "<appid>|<person_id>" -> openid
+            self.follower_index: dict[str, str] = {}
             self.tokens: dict[str, Token] = {}
             # "<kind>:<appid>" -> the newest token string of that kind
             self.current_tokens: dict[str, str] = {}
@@ -274,10 +276,11 @@ class SandboxState:
         return [f for f in self.followers.values() if f.appid == appid]
 
     def follower_for_person(self, appid: str, person_id: str) -> Follower | None:
-        for f in self.followers.values():
-            if f.appid == appid and f.person_id == person_id:
-                return f
-        return None
+        return self.followers.get(self.follower_index.get(f"{appid}|{person_id}", ""))
+
+    def add_follower(self, follower: Follower) -> None:
+        self.followers[follower.openid] = follower
+        self.follower_index[f"{follower.appid}|{follower.person_id}"] = follower.openid
 
     def unionid(self, follower: Follower) -> str:
         """The unionid, or "" when the account belongs to no open-platform group."""
@@ -298,8 +301,8 @@ class SandboxState:
                 for name in _COLLECTIONS
             }
             data["faults"] = [dataclasses.asdict(f) for f in self.faults]
-            for name in ("current_tokens", "clientmsgids", "calls", "pushes", "events",
-                         "quota_used", "counters", "seq", "settings"):
+            for name in ("current_tokens", "follower_index", "clientmsgids", "calls", "pushes",
+                         "events", "quota_used", "counters", "seq", "settings"):
                 data[name] = getattr(self, name)
             return json.loads(json.dumps(data))
 
@@ -309,21 +312,27 @@ class SandboxState:
             for name, cls in _COLLECTIONS.items():
                 setattr(self, name, {k: _build(cls, v) for k, v in data.get(name, {}).items()})
             self.faults = [Fault(**f) for f in data.get("faults", [])]
-            for name in ("current_tokens", "clientmsgids", "calls", "pushes", "events",
-                         "quota_used", "counters", "seq"):
+            for name in ("current_tokens", "follower_index", "clientmsgids", "calls", "pushes",
+                         "events", "quota_used", "counters", "seq"):
                 if name in data:
                     setattr(self, name, data[name])
             self.settings = {**DEFAULT_SETTINGS, **data.get("settings", {})}
 
-    def save(self, path: str) -> None:
+    def save(self, path: str, *, clock: dict | None = None) -> None:
+        data = self.to_dict()
+        if clock is not None:
+            data["clock"] = clock
         tmp = f"{path}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, ensure_ascii=False)
+            json.dump(data, fh, ensure_ascii=False)
         os.replace(tmp, path)
 
-    def load(self, path: str) -> None:
+    def load(self, path: str) -> dict:
+        """Load state; returns the saved clock snapshot ({} when none was saved)."""
         with open(path, encoding="utf-8") as fh:
-            self.load_dict(json.load(fh))
+            data = json.load(fh)
+        self.load_dict(data)
+        return data.get("clock") or {}
 
 
 def _build(cls: type, data: dict) -> Any:

@@ -117,7 +117,7 @@ def follow(state: SandboxState, account: Account, person: Person, now: float, *,
         # An openid is stable per (person, account), including after re-following.
         follower = Follower(openid=new_openid(), appid=account.appid, person_id=person.id,
                             language=person.language)
-        state.followers[follower.openid] = follower
+        state.add_follower(follower)
     follower.subscribed = True
     follower.subscribe_time = int(now)
     follower.subscribe_scene = "ADD_SCENE_QR_CODE" if code else (

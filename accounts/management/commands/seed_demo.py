@@ -55,7 +55,7 @@ class Command(BaseCommand):
             # Demo credentials that the local sandbox knows too.
             account.app_secret = account.app_secret or f"demo-secret-{appid[-4:]}"
             account.token = account.token or f"demotoken{appid[-4:]}"
-            account.encoding_aes_key = account.encoding_aes_key or (appid[-4:] * 11)[:43]
+            account.encoding_aes_key = account.encoding_aes_key or (f"demo{appid[-4:]}" * 6)[:43]
             account.save()
             accounts[appid] = account
 

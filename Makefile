@@ -1,0 +1,47 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install demo test lint lock messages services bench-protocol
+
+$(STAMP): requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo: SQLite, eager tasks, in-memory channel layer, the WeChat sandbox on loopback.
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py run_demo --host 127.0.0.1 --port 8000
+
+# The tests: PostgreSQL and Redis over real connections, Chromium for the browser tests.
+test: install
+	bash scripts/ensure_services.sh
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
+	REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+lock:
+	$(VENV)/bin/pip-compile -q --extra dev --strip-extras --no-emit-index-url \
+		-o requirements.lock pyproject.toml
+
+messages: install
+	bash scripts/messages.sh
+
+bench-protocol: install
+	$(PY) bench/protocol.py

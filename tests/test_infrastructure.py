@@ -1,0 +1,67 @@
+"""The tests talk to the real parts: PostgreSQL, Redis, the Redis channel layer."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("REDIS_URL"))
+
+
+@pytest.mark.django_db
+def test_the_database_is_the_one_database_url_names():
+    expected = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    assert connection.vendor == expected
+    if REAL_SERVICES:
+        assert connection.vendor == "postgresql"
+
+
+def test_the_cache_round_trips_through_the_configured_backend():
+    key = f"probe-{uuid.uuid4()}"
+    cache.set(key, {"n": 1}, 30)
+    assert cache.get(key) == {"n": 1}
+    if REAL_SERVICES:
+        assert "RedisCache" in settings.CACHES["default"]["BACKEND"]
+        import redis
+
+        raw = redis.Redis.from_url(os.environ["REDIS_URL"])
+        assert any(k.decode().endswith(key) for k in raw.keys(f"*{key}"))
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "a" * 20 + "-production-secret-" + uuid.uuid4().hex * 2,
+        "FIELD_ENCRYPTION_KEY": "Wm1sbGJHUXRaVzVqY25sd2RHbHZiaTFyWlhrdE16SmllWFJsY3c9PQ==",
+        "ALLOWED_HOSTS": "portal.example.com",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_with_the_development_secret_key():
+    env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "portal.example.com"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
