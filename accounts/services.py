@@ -146,7 +146,8 @@ def account_update(*, scope: Scope, account: OfficialAccount, **data: object) ->
             setattr(account, key, data[key])
     if data.get("app_secret"):
         account.app_secret = str(data["app_secret"])
-    for key, previous in (("token", "previous_token"), ("encoding_aes_key", "previous_encoding_aes_key")):
+    rotating = (("token", "previous_token"), ("encoding_aes_key", "previous_encoding_aes_key"))
+    for key, previous in rotating:
         new = data.get(key)
         if new and new != getattr(account, key):
             setattr(account, previous, getattr(account, key))

@@ -17,7 +17,8 @@ REAL_SERVICES = bool(os.environ.get("DATABASE_URL")) and bool(os.environ.get("RE
 
 @pytest.mark.django_db
 def test_the_database_is_the_one_database_url_names():
-    expected = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    url = os.environ.get("DATABASE_URL", "")
+    expected = "postgresql" if url.startswith("postgres") else "sqlite"
     assert connection.vendor == expected
     if REAL_SERVICES:
         assert connection.vendor == "postgresql"

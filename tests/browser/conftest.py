@@ -22,8 +22,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's loop must be gone before any asyncio test runs.
     # Playwright's sync API keeps an event loop in this thread; the live-server test's
     # own ORM calls are plain sync code, which Django's async guard would refuse.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

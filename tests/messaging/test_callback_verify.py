@@ -35,5 +35,6 @@ def test_the_previous_token_still_verifies_during_the_grace_period(client):
     account = make_account(brand=brand)
     old = account.token
     services.account_update(scope=owner_scope(brand), account=account, token="FreshToken99")
-    assert client.get(f"/wechat/{account.appid}/callback/", _params(old)).status_code == 200
-    assert client.get(f"/wechat/{account.appid}/callback/", _params("FreshToken99")).status_code == 200
+    url = f"/wechat/{account.appid}/callback/"
+    assert client.get(url, _params(old)).status_code == 200
+    assert client.get(url, _params("FreshToken99")).status_code == 200

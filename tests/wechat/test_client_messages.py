@@ -78,8 +78,11 @@ def test_every_kf_message_type_reaches_the_follower(sandbox: SandboxServer) -> N
         lambda: wx.custom_send_voice(openid, voice),
         lambda: wx.custom_send_video(openid, video, thumb_media_id=thumb, title="视频"),
         lambda: wx.custom_send_music(
-            openid, music_url="http://m.test/a.mp3", hq_music_url="http://m.test/a.flac",
-            thumb_media_id=thumb, title="歌",
+            openid,
+            music_url="http://m.test/a.mp3",
+            hq_music_url="http://m.test/a.flac",
+            thumb_media_id=thumb,
+            title="歌",
         ),
         lambda: wx.custom_send_news(openid, title="文章", url="https://x.test/a", picurl=""),
         lambda: wx.custom_send_mpnews(openid, news),

@@ -47,3 +47,56 @@ def test_percentiles() -> None:
     assert simulate._percentile(values, 99) == 99.0
     assert simulate._percentile([], 50) == 0.0
     assert simulate._percentile([5.0], 99) == 5.0
+
+
+def test_a_short_run_pushes_signed_callbacks_and_summarises_them(
+    sandbox, callback_receiver, portal_for
+) -> None:
+    from tests.wechat.sandbox_helpers import make_account
+
+    account = make_account(sandbox, callback_url=callback_receiver.url, message_mode="safe")
+    portal = portal_for(account, reply_text="收到 / got it")
+    callback_receiver.configure(responder=portal, fail_first=2)
+
+    summary = simulate.run(
+        simulate.SimConfig(
+            sandbox=sandbox.base_url,
+            accounts=[account["appid"]],
+            followers=5,
+            rate=40,
+            duration=1.0,
+            seed=42,
+        )
+    )
+
+    assert summary["events_total"] == 40
+    assert summary["control_errors"] == 0 and summary["skipped"] == 0
+    push = summary["push"]
+    assert push["total"] == 40  # every event became one push
+    assert push["status"] == {"200": 40}
+    assert push["retries"] == 2  # the receiver's two failures were retried by the platform
+    assert push["failures"] == 0
+    assert 0 < push["passive_replies"] <= 40  # unfollow/location answers carry no reply
+    assert 0 < push["latency_ms"]["p50"] <= push["latency_ms"]["p99"] <= push["latency_ms"]["max"]
+    assert portal.rejected == []
+    assert len(portal.messages) == 40
+    assert {m["MsgType"] for m in portal.messages} >= {"text", "event"}
+
+
+def test_the_command_line_prints_the_summary(sandbox, callback_receiver, capsys) -> None:
+    import json
+
+    from tests.wechat.sandbox_helpers import make_account
+
+    appids = [make_account(sandbox, callback_url=callback_receiver.url)["appid"] for _ in "ab"]
+    argv = ["simulate", "--sandbox", sandbox.base_url, "--accounts", ",".join(appids),
+            "--followers", "3", "--rate", "50", "--duration", "5", "--events", "20",
+            "--seed", "1", "--json"]  # fmt: skip
+    assert simulate.main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["events_total"] == 20
+    assert summary["push"]["status"] == {"200": 20}
+
+    assert simulate.main(argv[:-1]) == 0
+    text = capsys.readouterr().out
+    assert "events: 20" in text and "latency p50" in text and "status 200: 20" in text
