@@ -77,26 +77,25 @@ class _Repeated(list):  # type: ignore[type-arg]
     """A list made of repeated nested elements (distinguishes it from a value that is a list)."""
 
 
-def _attach(stack: list[list[Any]], tag: str, value: Any) -> None:
-    """Add a finished element to its parent frame ``[tag, text, children]``."""
-    parent = stack[-1]
-    siblings = parent[2]  # None until the first child decides: dict, or list of items
+def _attach(parent: list[Any], tag: str, value: Any, *, at_root: bool) -> None:
+    """Add a finished element to its parent container frame ``[tag, children]``."""
+    siblings = parent[1]  # None until the first child decides: dict, or list of items
     if tag == ITEM:
         if siblings is None:
-            parent[2] = [value]
+            parent[1] = [value]
         elif type(siblings) is list:
             siblings.append(value)
         else:
             siblings.setdefault(ITEM, []).append(value)
     elif siblings is None:
-        parent[2] = {tag: value}
+        parent[1] = {tag: value}
     elif type(siblings) is list:
         # An item list that turns out to have named siblings (PUBLISHJOBFINISH's
         # <article_detail><count/><item/></article_detail>) becomes a dict.
-        parent[2] = {ITEM: siblings, tag: value}
+        parent[1] = {ITEM: siblings, tag: value}
     elif tag not in siblings:
         siblings[tag] = value
-    elif len(stack) == 1:
+    elif at_root:
         raise HostileXml(f"repeated <{tag}>")
     elif isinstance(siblings[tag], _Repeated):
         siblings[tag].append(value)
@@ -121,50 +120,65 @@ def parse_xml(body: bytes | str, *, root: str | None = "xml") -> dict[str, Any]:
     if not data.strip():
         raise MalformedXml("empty body")
 
-    # Frames are plain lists [tag, text, children] and the handlers closures: this is the
-    # hot path of every callback, and both are measurably cheaper than objects here.
+    # This is the hot path of every callback, so it allocates as little as it can: the
+    # element being read is kept in two variables and becomes a frame [tag, children] on
+    # the stack only once a child shows it is a container; leaves never get a frame.
     stack: list[list[Any]] = []
-    done: list[list[Any]] = []
+    leaf: str | None = None
+    text = ""
 
     def start(tag: str, _attrs: Any) -> None:
+        nonlocal leaf, text
+        if leaf is not None:
+            if text.strip():
+                raise MalformedXml(f"<{leaf}> mixes text and elements")
+            stack.append([leaf, None])
         if len(stack) >= MAX_DEPTH:
             raise HostileXml(f"nesting deeper than {MAX_DEPTH}")
-        stack.append([tag, "", None])
+        leaf, text = tag, ""
 
-    def text(chunk: str) -> None:
-        stack[-1][1] += chunk
+    def characters(chunk: str) -> None:
+        nonlocal text
+        if leaf is not None:
+            text += chunk
+        elif chunk.strip():
+            raise MalformedXml(f"<{stack[-1][0]}> mixes text and elements")
 
     def end(tag: str) -> None:
-        frame = stack.pop()
-        if frame[2] is None:
-            value = frame[1]
-        elif frame[1].strip():
-            raise MalformedXml(f"<{tag}> mixes text and elements")
+        nonlocal leaf
+        if leaf is not None:
+            leaf, value = None, text
         else:
-            value = frame[2]
+            value = stack.pop()[1]
         if stack:
-            _attach(stack, tag, value)
+            siblings = stack[-1][1]
+            # Inline the common case (a new field of a dict) to save a call per element.
+            if type(siblings) is dict and tag not in siblings and tag != ITEM:
+                siblings[tag] = value
+            else:
+                _attach(stack[-1], tag, value, at_root=len(stack) == 1)
         else:
-            done.append(frame)
+            stack.append([tag, value])  # the root, done
 
     parser = expat.ParserCreate(encoding)
     parser.SetParamEntityParsing(_NEVER)
-    parser.buffer_text = True
+    # No buffer_text: it allocates 8 KiB per parser, and characters() joins chunks anyway.
+    parser.ordered_attributes = True  # a list per element is cheaper than a dict
     for name, handler in _REFUSALS:
         setattr(parser, name, handler)
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
+    parser.CharacterDataHandler = characters
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise MalformedXml(f"not well-formed XML: {exc}") from exc
 
-    tag, content, children = done[0]
+    tag, children = stack[0]
     if root is not None and tag != root:
         raise MalformedXml(f"root element is <{tag}>, expected <{root}>")
-    if children is None:
-        if content.strip():
+    if type(children) is str:
+        if children.strip():
             raise MalformedXml("the root element holds text, not fields")
         return {}
     if type(children) is list:

@@ -18,12 +18,6 @@ from wechat.sandbox.server import SandboxServer, start_in_thread
 from wechat.xmlutil import parse_xml, to_xml
 
 
-@pytest.fixture(autouse=True)
-def _eager_celery() -> Iterator[None]:
-    """Shadows tests/conftest.py's Celery fixture: these tests use neither Django nor Celery."""
-    yield
-
-
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     sb = start_in_thread(host="127.0.0.1", port=0)
@@ -81,6 +75,8 @@ class CallbackReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+            wbufsize = 64 * 1024
 
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
@@ -109,7 +105,9 @@ class CallbackReceiver:
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/wechat/callback"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval keeps stop() (and so each test's teardown) quick.
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                        kwargs={"poll_interval": 0.02})
         self._thread.start()
 
     def _answer(self, rec: Recorded) -> tuple[int, bytes | str]:

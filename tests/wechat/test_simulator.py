@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import random
+import time
 from collections import Counter
 
+from tests.wechat.sandbox_helpers import control, make_account
 from wechat.sandbox import simulate
 
 
@@ -26,7 +30,7 @@ def test_the_plan_mixes_every_kind_of_event() -> None:
     assert {"TC", "SC", "EN"} <= set(texts)
 
 
-def test_only_current_followers_act_and_nobody_unfollows_twice() -> None:
+def test_only_current_followers_act_and_only_former_ones_come_back() -> None:
     following = {a: set(range(5)) for a in ("wxa", "wxb")}
     seen = {a: set(range(5)) for a in ("wxa", "wxb")}
     for event in plan(11, 3000):
@@ -35,6 +39,9 @@ def test_only_current_followers_act_and_nobody_unfollows_twice() -> None:
             assert event.slot not in seen[event.account]  # a new person each time
             members.add(event.slot)
             seen[event.account].add(event.slot)
+        elif event.kind == "refollow":
+            assert event.slot in seen[event.account] and event.slot not in members
+            members.add(event.slot)
         elif event.kind == "unfollow":
             members.remove(event.slot)
         else:
@@ -52,11 +59,18 @@ def test_percentiles() -> None:
 def test_a_short_run_pushes_signed_callbacks_and_summarises_them(
     sandbox, callback_receiver, portal_for
 ) -> None:
-    from tests.wechat.sandbox_helpers import make_account
-
     account = make_account(sandbox, callback_url=callback_receiver.url, message_mode="safe")
     portal = portal_for(account, reply_text="收到 / got it")
-    callback_receiver.configure(responder=portal, fail_first=2)
+    # The first two pushes are answered too late, so the platform gives up and re-sends.
+    control(sandbox, "POST", "/settings", {"push_timeout": 0.25})
+    arrivals = itertools.count(1)
+
+    def late_then_portal(rec):
+        if next(arrivals) <= 2:
+            time.sleep(0.5)
+        return portal(rec)
+
+    callback_receiver.configure(responder=late_then_portal)
 
     summary = simulate.run(
         simulate.SimConfig(
@@ -74,20 +88,16 @@ def test_a_short_run_pushes_signed_callbacks_and_summarises_them(
     push = summary["push"]
     assert push["total"] == 40  # every event became one push
     assert push["status"] == {"200": 40}
-    assert push["retries"] == 2  # the receiver's two failures were retried by the platform
+    assert push["retries"] == 2  # the two late answers were re-sent by the platform
     assert push["failures"] == 0
     assert 0 < push["passive_replies"] <= 40  # unfollow/location answers carry no reply
     assert 0 < push["latency_ms"]["p50"] <= push["latency_ms"]["p99"] <= push["latency_ms"]["max"]
     assert portal.rejected == []
-    assert len(portal.messages) == 40
+    assert len(portal.messages) == 42  # the two late ones were decoded twice
     assert {m["MsgType"] for m in portal.messages} >= {"text", "event"}
 
 
 def test_the_command_line_prints_the_summary(sandbox, callback_receiver, capsys) -> None:
-    import json
-
-    from tests.wechat.sandbox_helpers import make_account
-
     appids = [make_account(sandbox, callback_url=callback_receiver.url)["appid"] for _ in "ab"]
     argv = ["simulate", "--sandbox", sandbox.base_url, "--accounts", ",".join(appids),
             "--followers", "3", "--rate", "50", "--duration", "5", "--events", "20",

@@ -70,15 +70,19 @@ def _never_left(exc: BaseException) -> bool:
     if not isinstance(exc, requests.ConnectionError):
         return False
     # requests wraps urllib3's MaxRetryError, whose .reason says why the pool gave up.
-    seen: list[BaseException] = [exc]
-    while seen:
-        current = seen.pop()
+    pending: list[BaseException] = [exc]
+    visited: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
         if isinstance(current, NewConnectionError):
             return True
-        seen.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        pending.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
         reason = getattr(current, "reason", None)
         if isinstance(reason, BaseException):
-            seen.append(reason)
+            pending.append(reason)
     return False
 
 
@@ -129,6 +133,7 @@ class Transport:
             query = dict(params or {})
             if current_token is not None:
                 query[token_param] = current_token
+            result: Any = None
             try:
                 result = self._send_once(method, path, query, body, files, binary)
             except TransportError as exc:
@@ -145,6 +150,7 @@ class Transport:
 
             action = policy.action(outcome, safety)
             if action is Action.SUCCEED:
+                # Only an errcode answer (45065) can succeed this way; it carries the msg_id.
                 return result
             if action is Action.REFRESH_TOKEN and token is not None:
                 if refreshes >= policy.token_refreshes or current_token is None:

@@ -182,6 +182,18 @@ def inbox_entry(reply: dict, now: float) -> dict | None:
     return {"via": "passive", "msgtype": msgtype, msgtype: payload, "at": now}
 
 
+def _post_once(url: str, query: dict[str, str], body: bytes, ctype: str,
+               timeout: float) -> requests.Response:
+    """One attempt on a fresh connection: a pooled one the receiver already closed would
+    turn a retry into a spurious failure."""
+    with requests.Session() as session:
+        session.trust_env = False  # the platform does not go through the developer's proxy
+        return session.post(url, params=query, data=body, timeout=timeout,
+                            headers={"Content-Type": ctype, "User-Agent": "Mozilla/4.0",
+                                     "Connection": "close"},
+                            allow_redirects=False)
+
+
 def send(target: Target, message: dict, *, openid: str | None, timeout: float = DEFAULT_TIMEOUT,
          attempts: int = DEFAULT_ATTEMPTS, now: float | None = None) -> dict:
     """Push once, re-sending the identical request on timeout, refusal or non-2xx.
@@ -199,9 +211,7 @@ def send(target: Target, message: dict, *, openid: str | None, timeout: float = 
     for _ in range(max(1, attempts)):
         result["attempts"] += 1
         try:
-            resp = requests.post(target.url, params=query, data=body, timeout=timeout,
-                                 headers={"Content-Type": ctype, "User-Agent": "Mozilla/4.0"},
-                                 allow_redirects=False)
+            resp = _post_once(target.url, query, body, ctype, timeout)
         except requests.Timeout:
             result.update(status=None, body="", error=f"timeout after {timeout:g} s")
             continue

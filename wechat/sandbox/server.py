@@ -58,7 +58,7 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         serve = threading.Thread(target=self.httpd.serve_forever, name="wechat-sandbox",
-                                 daemon=True)
+                                 daemon=True, kwargs={"poll_interval": 0.05})
         serve.start()
         self._threads.append(serve)
         if self.auto_jobs or self.state_file:
@@ -119,6 +119,8 @@ class SandboxServer:
         """Call a control endpoint without HTTP; raises ControlError on failure."""
         from .control import dispatch as control_dispatch
 
+        if not path.startswith("/_sandbox"):
+            path = "/_sandbox" + path
         raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
         req = Request(method.upper(), path, query or {}, {}, raw)
         resp = control_dispatch(self, req)
@@ -236,6 +238,10 @@ def _check_bundle(ctx: Ctx, bundle: int) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment; otherwise keep-alive clients wait out
+    # delayed ACKs (~40 ms a call).
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
     server_version = "nginx"
     sys_version = ""
 

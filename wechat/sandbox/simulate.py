@@ -7,7 +7,7 @@ It talks only to the sandbox's control API over HTTP, so every event reaches the
 callback URL as a real signed (and, in safe mode, encrypted) push. Traffic: follows from
 several QR campaigns, plain follows, Chinese and English text (with the "TC"/"SC"/"EN"
 keywords), images, voice with recognition, location messages and reports, menu clicks,
-scans by existing followers and unfollows.
+scans by existing followers, unfollows and re-follows (same person, same openid).
 
 The *plan* (which kind, which follower slot, what text) comes from one seeded RNG, so the
 same --seed gives the same traffic. Execution is concurrent -- a slow receiver must not
@@ -47,6 +47,7 @@ MIX: dict[str, int] = {
     "click": 10,
     "scan": 6,
     "unfollow": 4,
+    "refollow": 2,
 }
 CAMPAIGNS = ("spring_sale", "store_shanghai_01", "expo_2024", 1001, 2024)
 KEYWORDS = ("TC", "SC", "EN", "tc", "sc", "en")
@@ -85,6 +86,7 @@ class Slot:
     account: str
     index: int
     openid: str | None = None
+    person_id: str | None = None
     failed: bool = False
     tail: Future | None = None  # the last submitted event for this follower
 
@@ -103,6 +105,7 @@ def plan_events(
 ) -> list[Event]:
     """The deterministic event sequence; ``seeded`` followers per account exist up front."""
     following = {a: list(range(seeded)) for a in accounts}
+    unfollowed: dict[str, list[int]] = {a: [] for a in accounts}
     next_index = {a: seeded for a in accounts}
     kinds = list(MIX)
     weights = [MIX[k] for k in kinds]
@@ -110,14 +113,20 @@ def plan_events(
     for seq in range(count):
         account = rng.choice(list(accounts))
         kind = rng.choices(kinds, weights)[0]
-        if kind not in FOLLOW_KINDS and not following[account]:
+        if kind == "refollow" and not unfollowed[account]:
+            kind = "follow"  # nobody left to come back
+        if kind not in (*FOLLOW_KINDS, "refollow") and not following[account]:
             kind = "follow"  # nobody to act for: somebody follows first
-        if kind in FOLLOW_KINDS:
+        if kind == "refollow":
+            slot = unfollowed[account].pop(rng.randrange(len(unfollowed[account])))
+            following[account].append(slot)
+        elif kind in FOLLOW_KINDS:
             slot = next_index[account]
             next_index[account] += 1
             following[account].append(slot)
         elif kind == "unfollow":
             slot = following[account].pop(rng.randrange(len(following[account])))
+            unfollowed[account].append(slot)
         else:
             slot = rng.choice(following[account])
         events.append(Event(seq, kind, account, slot, _spec(rng, kind)))
@@ -255,7 +264,7 @@ def _seed_followers(control: Control, accounts: Sequence[str], n: int) -> dict[s
         slots[account] = []
         for index in range(n):
             answer = control.call("POST", f"/accounts/{account}/followers", {"push": False})
-            slot = Slot(account, index, openid=answer["openid"])
+            slot = Slot(account, index, openid=answer["openid"], person_id=answer["person_id"])
             slots[account].append(slot)
     return slots
 
@@ -266,7 +275,10 @@ def _perform(control: Control, event: Event, slot: Slot) -> dict[str, Any] | Non
     if event.kind in FOLLOW_KINDS:
         body: dict[str, Any] = {"push": True, **event.spec}
         answer = control.call("POST", base, body)
-        slot.openid = answer["openid"]
+        slot.openid, slot.person_id = answer["openid"], answer["person_id"]
+        return answer.get("push")
+    if event.kind == "refollow":
+        answer = control.call("POST", base, {"push": True, "person_id": slot.person_id})
         return answer.get("push")
     follower = f"{base}/{slot.openid}"
     if event.kind == "unfollow":
@@ -369,7 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--accounts", required=True, help="comma-separated appids")
     parser.add_argument("--followers", type=int, default=20, help="existing followers per account")
     parser.add_argument("--rate", type=float, default=5.0, help="events per second")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds to run")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds to run (0: until --events)"
+    )
     parser.add_argument("--events", type=int, default=None, help="stop after N events")
     parser.add_argument("--seed", type=int, default=None, help="make the traffic reproducible")
     parser.add_argument("--concurrency", type=int, default=8, help="pushes in flight")
