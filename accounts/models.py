@@ -118,6 +118,15 @@ class OfficialAccount(models.Model):
     previous_encoding_aes_key = EncryptedTextField(blank=True, default="")
     previous_secrets_valid_until = models.DateTimeField(null=True, blank=True)
     granted_bundles = models.JSONField(_("granted permission bundles"), default=list, blank=True)
+    # Third-party platform connections renew their token through this refresh token.
+    authorizer_refresh_token = EncryptedTextField(blank=True, default="")
+    disconnected_at = models.DateTimeField(_("disconnected"), null=True, blank=True)
+    disconnect_reason = models.CharField(max_length=255, blank=True)
+    # A mirror of the cached access token's life, for the health page (never the token).
+    token_fetched_at = models.DateTimeField(_("token fetched"), null=True, blank=True)
+    token_expires_at = models.DateTimeField(_("token expires"), null=True, blank=True)
+    token_error = models.CharField(_("token refresh error"), max_length=255, blank=True)
+    token_error_at = models.DateTimeField(null=True, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     languages = models.JSONField(_("languages"), default=list, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -125,6 +134,7 @@ class OfficialAccount(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     last_callback_at = models.DateTimeField(_("last callback"), null=True, blank=True)
     last_error_code = models.IntegerField(_("last platform error"), null=True, blank=True)
+    last_error_message = models.CharField(max_length=255, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,8 +163,12 @@ class OfficialAccount(models.Model):
     @property
     def health(self) -> str:
         """One word for the brand home: not_connected, error, waiting or ok."""
-        if not self.is_active or not self.has_credentials:
+        if not self.is_active or not self.has_credentials or self.disconnected_at:
             return "not_connected"
+        if self.token_error_at and (
+            not self.token_fetched_at or self.token_error_at >= self.token_fetched_at
+        ):
+            return "error"
         if self.last_error_at and (
             not self.last_callback_at or self.last_error_at >= self.last_callback_at
         ):
@@ -315,3 +329,50 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PlatformApp(models.Model):
+    """The portal's own third-party platform registration (operators configure it).
+
+    Not tenant data: one platform serves every brand that authorizes through it.
+    """
+
+    component_appid = models.CharField(_("component AppID"), max_length=64, unique=True)
+    component_appsecret = EncryptedTextField(_("component AppSecret"))
+    token = EncryptedTextField(_("message token"))
+    encoding_aes_key = EncryptedTextField(_("message EncodingAESKey"))
+    verify_ticket = EncryptedTextField(blank=True, default="")
+    ticket_received_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("third-party platform")
+        verbose_name_plural = _("third-party platforms")
+
+    def __str__(self) -> str:
+        return self.component_appid
+
+
+class PendingAuthorization(models.Model):
+    """A pre-auth code handed to a brand admin, so the authorization that comes back
+    (by browser redirect or by the platform's `authorized` push, whichever is first)
+    lands in the right brand."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    platform = models.ForeignKey(PlatformApp, on_delete=models.CASCADE, related_name="+")
+    pre_auth_code = models.CharField(max_length=255, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    account = models.ForeignKey(
+        OfficialAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.brand} · {self.pre_auth_code[:12]}…"
