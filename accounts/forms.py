@@ -144,3 +144,12 @@ class BrandSettingsForm(forms.ModelForm):
 class AcceptInvitationForm(forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=150)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, min_length=10)
+
+
+class AppSecretForm(forms.Form):
+    app_secret = forms.CharField(
+        label=_("AppSecret"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("From Settings > Basic configuration in the WeChat admin."),
+        max_length=128,
+    )

@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 import string
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -399,3 +399,58 @@ def api_key_revoke(*, scope: Scope, key: ApiKey) -> ApiKey:
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
     return key
+
+
+# --- access tokens ----------------------------------------------------------------------
+# The token itself lives in the cache (accounts.tokens); the row mirrors its life for the
+# health page. Written with .update() because workers race on these rows.
+
+
+def account_record_token(*, account_id: int, fetched_at: datetime, expires_at: datetime) -> None:
+    OfficialAccount.objects.filter(pk=account_id).update(
+        token_fetched_at=fetched_at, token_expires_at=expires_at, token_error=""
+    )
+
+
+def account_record_token_error(*, account_id: int, errcode: int | None, message: str) -> None:
+    now = timezone.now()
+    OfficialAccount.objects.filter(pk=account_id).update(
+        token_error=message[:255],
+        token_error_at=now,
+        last_error_code=errcode,
+        last_error_message=message[:255],
+    )
+    logger.warning("token refresh failed", extra={"account_id": account_id, "errcode": errcode})
+
+
+def account_disconnect(*, account_id: int, reason: str) -> bool:
+    """Mark a platform-connected account disconnected and tell the brand's owners and
+    admins. Only the first call for a connected account changes it and sends mail."""
+    with transaction.atomic():
+        changed = OfficialAccount.objects.filter(
+            pk=account_id, disconnected_at__isnull=True
+        ).update(disconnected_at=timezone.now(), disconnect_reason=reason[:255])
+        if not changed:
+            return False
+        account = OfficialAccount.objects.select_related("brand").get(pk=account_id)
+        recipients = list(
+            Membership.objects.filter(
+                brand_id=account.brand_id, role__in=[Role.OWNER, Role.ADMIN]
+            ).values_list("user__email", flat=True)
+        )
+        subject = _("%(account)s is disconnected from the brand portal") % {
+            "account": account.name
+        }
+        message = _(
+            "WeChat no longer accepts the portal's authorization for %(account)s (%(appid)s): "
+            "%(reason)s\n\nAsk the account's administrator to authorize the portal again."
+        ) % {"account": account.name, "appid": account.appid, "reason": reason}
+        if recipients:
+            transaction.on_commit(
+                lambda: send_mail(
+                    subject=subject, message=message, from_email=None,
+                    recipient_list=recipients,
+                )
+            )
+    logger.warning("account disconnected", extra={"account_id": account_id, "reason": reason})
+    return True

@@ -7,6 +7,7 @@ urlpatterns = [
     path("official-accounts/new/", views.account_create, name="account_create"),
     path("official-accounts/<int:pk>/", views.account_detail, name="account_detail"),
     path("official-accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
+    path("official-accounts/<int:pk>/connect/", views.account_connect, name="account_connect"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),

@@ -12,11 +12,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import connection, selectors, services
+from accounts.capabilities import account_capabilities
 from accounts.crypto_fields import mask_secret
+from accounts.health import account_health
 from accounts.errors import DomainError, NotInScope, RoleRequired
 from accounts.forms import (
     AcceptInvitationForm,
+    AppSecretForm,
     AccountForm,
     ApiKeyForm,
     BrandSettingsForm,
@@ -31,6 +34,7 @@ from accounts.serializers import callback_url
 
 FRESH_CONNECTION_KEY = "fresh_connection"
 FRESH_API_KEY = "fresh_api_key"
+FRESH_SECRET_KEY = "fresh_secret"
 
 
 def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -98,11 +102,58 @@ def account_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
             "account": account,
             "callback_url": callback_url(account),
             "show_connection": fresh,
+            "health": account_health(account),
+            "capabilities": account_capabilities(account),
             "hints": {
                 "app_secret": mask_secret(account.app_secret),
                 "token": mask_secret(account.token),
                 "encoding_aes_key": mask_secret(account.encoding_aes_key),
             },
+        },
+    )
+
+
+@member_required
+def account_connect(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    """The connection wizard: server configuration, credentials, test connection."""
+    account = access(selectors.account_list(scope=scope), pk)
+    scope.require("accounts.manage")
+    secret_form = AppSecretForm(request.POST if request.POST.get("action") == "secret" else None)
+    report = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action in ("token", "encoding_aes_key"):
+            value = connection.account_regenerate_secret(scope=scope, account=account, which=action)
+            # Shown once, on the next page view, for pasting into the WeChat admin.
+            request.session[FRESH_SECRET_KEY] = {"account": account.pk, "which": action,
+                                                 "value": value}
+            return redirect("account_connect", pk=account.pk)
+        if action == "secret" and secret_form.is_valid():
+            services.account_update(
+                scope=scope, account=account, app_secret=secret_form.cleaned_data["app_secret"]
+            )
+            messages.success(request, _("AppSecret saved."))
+            return redirect("account_connect", pk=account.pk)
+        if action == "test":
+            report = connection.account_test_connection(scope=scope, account=account)
+            account.refresh_from_db()
+    fresh = request.session.pop(FRESH_SECRET_KEY, None)
+    if fresh and fresh.get("account") != account.pk:
+        fresh = None
+    return render(
+        request,
+        "accounts/account_connect.html",
+        {
+            "account": account,
+            "callback_url": callback_url(account),
+            "fresh": fresh,
+            "hints": {
+                "app_secret": mask_secret(account.app_secret),
+                "token": mask_secret(account.token),
+                "encoding_aes_key": mask_secret(account.encoding_aes_key),
+            },
+            "secret_form": secret_form,
+            "report": report,
         },
     )
 

@@ -29,6 +29,16 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 WECHAT_API_BASE = env_str("WECHAT_API_BASE", "http://127.0.0.1:8701")
+# The sandbox answers a control API next to the platform's; "test connection" then asks
+# it to call our callback URL the way WeChat does when an admin saves the configuration.
+WECHAT_SANDBOX = env_bool(
+    "WECHAT_SANDBOX", WECHAT_API_BASE.startswith(("http://127.0.0.1", "http://localhost"))
+)
+# The third-party platform's consent page: the sandbox's in the demo,
+# https://mp.weixin.qq.com/cgi-bin/componentloginpage in production.
+WECHAT_CONSENT_URL = env_str(
+    "WECHAT_CONSENT_URL", f"{WECHAT_API_BASE.rstrip('/')}/cgi-bin/componentloginpage"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

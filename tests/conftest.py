@@ -2,6 +2,9 @@ import os
 
 import pytest
 
+# The platform sandbox and callback receiver fixtures, for tests in every directory.
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 # Tests run Celery tasks in-process through the same code paths (JSON-clean payloads),
 # while the cache and the channel layer still use the real Redis.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")

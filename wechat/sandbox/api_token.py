@@ -18,18 +18,24 @@ STABLE_FORCE_GAP = 30
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9_\-]{32,512}$")
 
 
+def token_ttl(state: SandboxState) -> int:
+    """Lifetime of new tokens: 7200 s unless shortened via /_sandbox/settings (benchmarks)."""
+    return int(state.settings.get("token_ttl", TOKEN_TTL))
+
+
 def _new_token_string() -> str:
     # Real tokens are long opaque strings with a numeric prefix; callers must store 512 chars.
     return "86_" + secrets.token_urlsafe(120)
 
 
-def issue_token(state: SandboxState, *, kind: str, appid: str, now: float, ttl: int = TOKEN_TTL,
+def issue_token(state: SandboxState, *, kind: str, appid: str, now: float, ttl: int | None = None,
                 overlap: float | None = OVERLAP, component_appid: str | None = None) -> Token:
     """Mint a token and retire the previous one of the same kind and appid.
 
     `overlap` is how long the previous token keeps working; None leaves it valid to its
     natural expiry.
     """
+    ttl = token_ttl(state) if ttl is None else ttl
     key = f"{kind}:{appid}"
     previous = state.tokens.get(state.current_tokens.get(key, ""))
     if previous is not None and overlap is not None:
@@ -95,7 +101,7 @@ def get_token(ctx: Ctx) -> dict:
     token = issue_token(ctx.state, kind="token", appid=appid, now=ctx.now)
     ctx.state.bump("token_issued", appid)
     ctx.state.bump("token_requests", appid)
-    return {"access_token": token.token, "expires_in": TOKEN_TTL}
+    return {"access_token": token.token, "expires_in": int(token.expires_at - token.issued_at)}
 
 
 @api("/cgi-bin/stable_token", auth="none")
@@ -113,6 +119,8 @@ def stable_token(ctx: Ctx) -> dict:
     current = state.tokens.get(state.current_tokens.get(f"stable:{appid}", ""))
     usable = (current is not None and current.invalid_after is None
               and now < current.expires_at)
+    # Short benchmark lifetimes renew in their second half rather than on every call.
+    renew_before = min(STABLE_RENEW_BEFORE, token_ttl(state) / 2)
     if body.get("force_refresh") is True:
         today = beijing_day_key(now)
         used = [t for t in account.stable_force_refreshes if beijing_day_key(t) == today]
@@ -125,7 +133,7 @@ def stable_token(ctx: Ctx) -> dict:
         # A forced refresh voids the old stable token at once.
         token = issue_token(state, kind="stable", appid=appid, now=now, overlap=0)
         state.bump("stable_token_issued", appid)
-    elif usable and current is not None and current.expires_at - now > STABLE_RENEW_BEFORE:
+    elif usable and current is not None and current.expires_at - now > renew_before:
         token = current
     else:
         # Within the last 5 minutes the platform hands out a fresh token; the old one

@@ -5,8 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import secrets
+import time
 from collections.abc import Callable
 from typing import Any
+
+import requests
+
+from wechat.crypto import url_signature
 
 from . import api_component, faults, world
 from .api_qrcode import resolve_scan
@@ -410,3 +416,28 @@ def components_authorize(sb: Any, req: Request, body: dict, component_appid: str
 @route("POST", "/components/{component_appid}/unauthorize")
 def components_unauthorize(sb: Any, req: Request, body: dict, component_appid: str) -> dict:
     return api_component.unauthorize(sb, component_appid, body)
+
+
+@route("POST", "/accounts/{appid}/verify_url")
+def accounts_verify_url(sb: Any, req: Request, body: dict, appid: str) -> dict:
+    """What the platform does when an admin saves the server configuration: a signed GET
+    to the callback URL that must echo `echostr` back unchanged."""
+    with sb.state.lock:
+        account = _account(sb, appid)
+        url, token = account.callback_url, account.token
+        timestamp = str(int(sb.clock.now()))
+    if not url:
+        raise ControlError(400, "the account has no callback URL")
+    nonce, echostr = str(secrets.randbelow(10**10)), str(secrets.randbelow(10**19))
+    params = {"signature": url_signature(token, timestamp, nonce), "timestamp": timestamp,
+              "nonce": nonce, "echostr": echostr}
+    started = time.monotonic()
+    try:
+        response = requests.get(url, params=params, timeout=5)
+    except requests.RequestException as exc:
+        return {"ok": False, "status": None, "error": f"{type(exc).__name__}: {exc}",
+                "elapsed_ms": int((time.monotonic() - started) * 1000)}
+    ok = response.status_code == 200 and response.text == echostr
+    return {"ok": ok, "status": response.status_code, "body": response.text[:200],
+            "error": None if ok else "the URL did not echo echostr (token mismatch?)",
+            "elapsed_ms": int((time.monotonic() - started) * 1000)}

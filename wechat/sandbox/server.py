@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import faults, quota
 from .api_token import expire_token, validate_token
 from .clock import SandboxClock
+from .consent import PAGES
 from .state import SandboxState
 from .web import ROUTES, ApiError, ControlError, Ctx, Request, Response, Route
 
@@ -136,6 +137,10 @@ class SandboxServer:
             from .control import dispatch as control_dispatch
 
             return control_dispatch(self, req)
+        page = PAGES.get(req.path)
+        if page is not None:
+            # Browser pages (the consent page) run outside the per-call pipeline.
+            return page(self, req)
         route = ROUTES.get(req.path)
         if route is None:
             return Response(404, b"404 Not Found", "text/plain")
