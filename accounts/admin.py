@@ -1,6 +1,7 @@
 """The operators' Django admin. Superusers see everything; staff who are brand members
 see their brand through the same scope and selectors as the rest of the product."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
@@ -9,7 +10,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
 from accounts.crypto_fields import mask_secret
-from accounts.models import ApiKey, Brand, Invitation, Membership, OfficialAccount, Team, User
+from accounts.models import (
+    ApiKey,
+    Brand,
+    Invitation,
+    Membership,
+    OfficialAccount,
+    PendingAuthorization,
+    PlatformApp,
+    Team,
+    User,
+)
+from accounts.services import CALLBACK_TOKEN_RE, ENCODING_AES_KEY_RE
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -79,6 +91,7 @@ class OfficialAccountAdmin(ScopedAdmin):
         "encoding_aes_key",
         "previous_token",
         "previous_encoding_aes_key",
+        "authorizer_refresh_token",
     ]
     readonly_fields = ["secret_hints", "last_callback_at", "last_error_code", "last_error_at"]
 
@@ -136,3 +149,136 @@ class ApiKeyAdmin(ScopedAdmin):
 
     def scoped(self, request: HttpRequest) -> QuerySet:
         return selectors.api_key_list(scope=request.tenant)
+
+
+# --- the third-party platform (not tenant data: superusers only) -----------------------
+
+
+class SuperuserOnlyAdmin(admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+
+class PlatformAppForm(forms.ModelForm):
+    """Secrets are write-only: blank keeps the stored value, a value replaces it."""
+
+    new_component_appsecret = forms.CharField(
+        label=_("component AppSecret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    new_token = forms.CharField(
+        label=_("message token"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    new_encoding_aes_key = forms.CharField(
+        label=_("message EncodingAESKey"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    SECRETS = {
+        "new_component_appsecret": "component_appsecret",
+        "new_token": "token",
+        "new_encoding_aes_key": "encoding_aes_key",
+    }
+
+    class Meta:
+        model = PlatformApp
+        fields = ["component_appid", "is_active"]
+
+    def clean_new_token(self) -> str:
+        value = self.cleaned_data["new_token"]
+        if value and not CALLBACK_TOKEN_RE.match(value):
+            raise forms.ValidationError(_("A token is 3 to 32 letters and digits."))
+        return value
+
+    def clean_new_encoding_aes_key(self) -> str:
+        value = self.cleaned_data["new_encoding_aes_key"]
+        if value and not ENCODING_AES_KEY_RE.match(value):
+            raise forms.ValidationError(_("An EncodingAESKey is 43 letters and digits."))
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.instance.pk is None:
+            for field in self.SECRETS:
+                if not data.get(field) and field not in self.errors:
+                    self.add_error(field, _("Required for a new platform."))
+        return data
+
+    def save(self, commit: bool = True) -> PlatformApp:
+        platform = super().save(commit=False)
+        for field, attribute in self.SECRETS.items():
+            if self.cleaned_data.get(field):
+                setattr(platform, attribute, self.cleaned_data[field])
+        if commit:
+            platform.save()
+        return platform
+
+
+@admin.register(PlatformApp)
+class PlatformAppAdmin(SuperuserOnlyAdmin):
+    form = PlatformAppForm
+    list_display = ["component_appid", "is_active", "ticket_received_at", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["component_appid"]
+    readonly_fields = ["secret_hints", "ticket_received_at", "created_at"]
+    fieldsets = (
+        (None, {"fields": ("component_appid", "is_active", "secret_hints")}),
+        (
+            _("Set secrets (leave blank to keep)"),
+            {"fields": ("new_component_appsecret", "new_token", "new_encoding_aes_key")},
+        ),
+        (_("Verify ticket"), {"fields": ("ticket_received_at", "created_at")}),
+    )
+
+    @admin.display(description=_("secrets"))
+    def secret_hints(self, obj: PlatformApp) -> str:
+        return (
+            f"AppSecret {mask_secret(obj.component_appsecret) or '—'}"
+            f" · token {mask_secret(obj.token) or '—'}"
+            f" · key {mask_secret(obj.encoding_aes_key) or '—'}"
+            f" · ticket {'✓' if obj.verify_ticket else '—'}"
+        )
+
+
+@admin.register(PendingAuthorization)
+class PendingAuthorizationAdmin(SuperuserOnlyAdmin):
+    list_display = ["brand", "platform", "created_by", "created_at", "completed_at", "account"]
+    list_filter = ["platform", "brand"]
+    fields = [
+        "brand",
+        "platform",
+        "code_hint",
+        "created_by",
+        "created_at",
+        "completed_at",
+        "account",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("pre-auth code"))
+    def code_hint(self, obj: PendingAuthorization) -> str:
+        return mask_secret(obj.pre_auth_code)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

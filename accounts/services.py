@@ -421,36 +421,3 @@ def account_record_token_error(*, account_id: int, errcode: int | None, message:
         last_error_message=message[:255],
     )
     logger.warning("token refresh failed", extra={"account_id": account_id, "errcode": errcode})
-
-
-def account_disconnect(*, account_id: int, reason: str) -> bool:
-    """Mark a platform-connected account disconnected and tell the brand's owners and
-    admins. Only the first call for a connected account changes it and sends mail."""
-    with transaction.atomic():
-        changed = OfficialAccount.objects.filter(
-            pk=account_id, disconnected_at__isnull=True
-        ).update(disconnected_at=timezone.now(), disconnect_reason=reason[:255])
-        if not changed:
-            return False
-        account = OfficialAccount.objects.select_related("brand").get(pk=account_id)
-        recipients = list(
-            Membership.objects.filter(
-                brand_id=account.brand_id, role__in=[Role.OWNER, Role.ADMIN]
-            ).values_list("user__email", flat=True)
-        )
-        subject = _("%(account)s is disconnected from the brand portal") % {
-            "account": account.name
-        }
-        message = _(
-            "WeChat no longer accepts the portal's authorization for %(account)s (%(appid)s): "
-            "%(reason)s\n\nAsk the account's administrator to authorize the portal again."
-        ) % {"account": account.name, "appid": account.appid, "reason": reason}
-        if recipients:
-            transaction.on_commit(
-                lambda: send_mail(
-                    subject=subject, message=message, from_email=None,
-                    recipient_list=recipients,
-                )
-            )
-    logger.warning("account disconnected", extra={"account_id": account_id, "reason": reason})
-    return True

@@ -67,6 +67,10 @@ def beijing_day(now: float) -> str:
     return datetime.fromtimestamp(now, BEIJING).strftime("%Y%m%d")
 
 
+def token_cache_key(appid: str, namespace: str = "token", part: str = "") -> str:
+    return f"wechat:{namespace}{part}:{appid}"
+
+
 def _counter_key(appid: str, day: str) -> str:
     return f"wechat:token_calls:{appid}:{day}"
 
@@ -119,7 +123,7 @@ class CacheTokenProvider:
         return caches[self._alias]
 
     def _key(self, appid: str, part: str = "") -> str:
-        return f"wechat:{self._namespace}{part}:{appid}"
+        return token_cache_key(appid, self._namespace, part)
 
     def peek(self, appid: str) -> dict[str, Any] | None:
         """The cached entry (token, fetched_at, refresh_at, expires_at) if still valid."""
@@ -176,7 +180,7 @@ class CacheTokenProvider:
         started = self._clock()
         if stale is None:
             # Nothing was rejected; the caller wants a token fetched from now on.
-            return self._wait_or_fetch(appid, accept=lambda e: e["fetched_at"] >= started)
+            return self._wait_or_fetch(appid, accept=lambda e: e["fetched_at"] > started)
         return self._wait_or_fetch(appid, accept=lambda e: e["token"] != stale, stale=stale)
 
     # -- for the beat task and the platform flow -----------------------------------------
@@ -335,16 +339,49 @@ class AccountTokenEvents:
         )
 
     def failed(self, appid: str, error: WeChatException) -> None:
-        from accounts.services import account_disconnect, account_record_token_error
+        from accounts.models import OfficialAccount
+        from accounts.platform import account_disconnect
+        from accounts.services import account_record_token_error
 
         account_id = self._account_id(appid)
         if account_id is None:
             return
         errcode = error.errcode if isinstance(error, WeChatError) else None
         account_record_token_error(account_id=account_id, errcode=errcode, message=_reason(error))
-        if self.platform and isinstance(error, RefreshTokenInvalid):
-            account_disconnect(account_id=account_id, reason=_reason(error))
+        still_connected = OfficialAccount.objects.filter(
+            pk=account_id, disconnected_at=None
+        ).exists()
+        if self.platform and isinstance(error, RefreshTokenInvalid) and still_connected:
+            # The refresh token is void: only a new authorization brings the account back.
+            account_disconnect(appid=appid, reason=_reason(error))
 
 
 def _reason(error: WeChatException) -> str:
     return str(getattr(error, "reason", "") or error)
+
+
+def accounts_with_due_tokens() -> list[int]:
+    """Ids of active, connected accounts whose cached token is missing or due.
+
+    One ``get_many`` for all of them, so the beat task stays cheap with thousands of
+    accounts; the renewal itself re-checks under the account's lock.
+    """
+    from django.db.models import Q
+
+    from accounts.models import OfficialAccount
+
+    direct = Q(connection=OfficialAccount.Connection.DIRECT) & ~Q(app_secret="")
+    platform = Q(connection=OfficialAccount.Connection.PLATFORM) & ~Q(authorizer_refresh_token="")
+    rows = list(
+        OfficialAccount.objects.filter(direct | platform, is_active=True, disconnected_at=None)
+        .order_by("pk")
+        .values_list("pk", "appid")
+    )
+    keys = {token_cache_key(appid): pk for pk, appid in rows}
+    cached = caches["default"].get_many(list(keys))
+    now = time.time()
+    return [
+        pk
+        for key, pk in keys.items()
+        if key not in cached or now >= cached[key]["refresh_at"]
+    ]

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class RoutingConfig(AppConfig):
     name = "routing"
     verbose_name = "Routing"
+
+    def ready(self) -> None:
+        from routing import realtime
+
+        # Messaging announces after commit; routing (higher up) subscribes here.
+        realtime.subscribe()

@@ -1,14 +1,42 @@
-"""The console's one websocket. Anonymous sockets and non-members are refused at connect."""
+"""The console's one websocket. Anonymous sockets and non-members are refused at connect.
 
+Everything a socket sends goes through a bounded queue drained by one sender task. A screen
+that reads too slowly (a sleeping laptop, a flooded tab) fills only its own queue: what
+waits is dropped and replaced by one ``overflow`` event, and the client reloads from the
+REST API. The channel layer's reader never waits on a slow socket, so other screens and
+the layer itself are not held up.
+"""
+
+import asyncio
+import contextlib
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.cache import cache
+from django.utils import timezone
 
 from accounts.models import Membership
-from routing.events import HelloEvent, agent_group, brand_group
+from accounts.scope import scope_for_membership
+from accounts.services import membership_set_presence
+from routing.events import (
+    CONSOLE_EVENT,
+    HelloEvent,
+    OverflowEvent,
+    PresenceEvent,
+    ResyncEvent,
+    agent_group,
+    brand_group,
+)
+from routing.selectors import messages_missed
 
 logger = logging.getLogger(__name__)
+
+# A member's open sockets, counted in the shared cache so several server processes agree
+# on when the last one closed. The timeout bounds the damage of a process that died
+# without decrementing.
+SOCKETS_KEY = "console:sockets:{}"
+SOCKETS_TTL = 24 * 3600
 
 
 @database_sync_to_async
@@ -21,7 +49,56 @@ def _membership(user_id: int, brand_id: int | None) -> Membership | None:
     return memberships.order_by("brand__name").first()
 
 
+@database_sync_to_async
+def _socket_opened(membership_id: int) -> str | None:
+    """Count the socket; mark an offline member online. Answers the new presence, if any."""
+    key = SOCKETS_KEY.format(membership_id)
+    cache.add(key, 0, SOCKETS_TTL)
+    cache.incr(key)
+    membership = Membership.objects.get(pk=membership_id)
+    if membership.presence == Membership.Presence.OFFLINE:
+        membership_set_presence(membership=membership, presence=Membership.Presence.ONLINE)
+        return membership.presence
+    return None
+
+
+@database_sync_to_async
+def _socket_closed(membership_id: int) -> str | None:
+    """Uncount the socket; with none left open, mark the member offline."""
+    key = SOCKETS_KEY.format(membership_id)
+    try:
+        left = cache.decr(key)
+    except ValueError:  # the key expired: nothing to go by but this socket
+        left = 0
+    if left > 0:
+        return None
+    cache.delete(key)
+    membership = Membership.objects.filter(pk=membership_id).first()
+    if membership is None or membership.presence == Membership.Presence.OFFLINE:
+        return None
+    membership_set_presence(membership=membership, presence=Membership.Presence.OFFLINE)
+    return membership.presence
+
+
+@database_sync_to_async
+def _set_presence(membership_id: int, presence: str) -> str | None:
+    membership = Membership.objects.filter(pk=membership_id).first()
+    if membership is None or presence not in Membership.Presence.values:
+        return None
+    membership_set_presence(membership=membership, presence=presence)
+    return membership.presence
+
+
+@database_sync_to_async
+def _missed(membership_id: int, since: object) -> int | None:
+    membership = Membership.objects.select_related("brand").get(pk=membership_id)
+    return messages_missed(scope=scope_for_membership(membership), since=since)
+
+
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+    # What may wait for one socket before it is told to resync instead.
+    QUEUE_SIZE = 200
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -35,26 +112,100 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.membership_id = membership.pk
+        self.brand_id = membership.brand_id
+        self.queue: asyncio.Queue[dict] = asyncio.Queue(maxsize=self.QUEUE_SIZE)
+        self.overflowed = False
         self.groups_joined = [brand_group(membership.brand_id), agent_group(membership.pk)]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.sender = asyncio.create_task(self._drain())
         hello: HelloEvent = {
             "type": "hello",
             "brand_id": membership.brand_id,
             "membership_id": membership.pk,
             "role": membership.role,
         }
-        await self.send_json(hello)
+        self.enqueue(hello)
+        presence = await _socket_opened(membership.pk)
+        self.counted = True
+        if presence is not None:
+            await self._broadcast_presence(presence)
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        sender = getattr(self, "sender", None)
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+        if getattr(self, "counted", False):
+            self.counted = False
+            presence = await _socket_closed(self.membership_id)
+            if presence is not None:
+                await self._broadcast_presence(presence)
 
-    async def receive_json(self, content: dict, **kwargs: object) -> None:
-        if content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+    async def receive_json(self, content: object, **kwargs: object) -> None:
+        if not isinstance(content, dict) or not hasattr(self, "queue"):
+            return
+        kind = content.get("type")
+        if kind == "ping":
+            self.enqueue({"type": "pong"})
+        elif kind == "hello":
+            since = content.get("since")
+            resync: ResyncEvent = {
+                "type": "resync",
+                "since": since if isinstance(since, str | int) else None,
+                "missed": await _missed(self.membership_id, since),
+                "now": timezone.now().isoformat(),
+            }
+            self.enqueue(resync)
+        elif kind == "presence":
+            presence = await _set_presence(self.membership_id, str(content.get("presence")))
+            if presence is not None:
+                await self._broadcast_presence(presence)
 
     async def console_event(self, event: dict) -> None:
-        """Relay an event sent to one of this socket's groups."""
-        await self.send_json(event["payload"])
+        """Relay an event sent to one of this socket's groups (through the queue)."""
+        self.enqueue(event["payload"])
+
+    def enqueue(self, payload: dict) -> None:
+        if self.overflowed:
+            return  # the client is about to resync; anything more is noise
+        try:
+            self.queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            # Everything waiting is stale once the client reloads, so drop it all and leave
+            # one marker that tells it to.
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            overflow: OverflowEvent = {"type": "overflow"}
+            self.queue.put_nowait(overflow)
+            logger.warning("console socket overflowed", extra={"member": self.membership_id})
+
+    async def _drain(self) -> None:
+        while True:
+            payload = await self.queue.get()
+            if payload.get("type") == "overflow":
+                # Events from now on are news to the client after its reload.
+                self.overflowed = False
+            try:
+                await self.deliver(payload)
+            except Exception:  # noqa: BLE001 - the socket is closing; disconnect cleans up
+                logger.info("console socket send failed", extra={"member": self.membership_id})
+                return
+
+    async def deliver(self, payload: dict) -> None:
+        await self.send_json(payload)
+
+    async def _broadcast_presence(self, presence: str) -> None:
+        event: PresenceEvent = {
+            "type": "presence",
+            "membership_id": self.membership_id,
+            "presence": presence,
+        }
+        await self.channel_layer.group_send(
+            brand_group(self.brand_id), {"type": CONSOLE_EVENT, "payload": event}
+        )

@@ -15,7 +15,13 @@ os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 @pytest.fixture
 def two_brands(db):  # noqa: ANN001
     """Every test dataset has two brands (STYLE.md): A is ours, B is the foreign one."""
-    from tests.factories import make_account, make_brand, make_member, make_team
+    from tests.factories import (
+        make_account,
+        make_brand,
+        make_conversation,
+        make_member,
+        make_team,
+    )
 
     brand_a, brand_b = make_brand(name="Brand A"), make_brand(name="Brand B")
     a1 = make_account(brand=brand_a, name="A flagship", is_flagship=True)
@@ -27,6 +33,9 @@ def two_brands(db):  # noqa: ANN001
     admin_a = make_member(brand=brand_a, role="admin")
     manager_a = make_member(brand=brand_a, role="manager", accounts=[a1])
     admin_b = make_member(brand=brand_b, role="admin")
+    # One conversation per brand, on its flagship and in its team's queue.
+    conversation_a = make_conversation(account=a1, team=team_a)
+    conversation_b = make_conversation(account=b1, team=team_b)
     return {
         "brand_a": brand_a,
         "brand_b": brand_b,
@@ -39,6 +48,8 @@ def two_brands(db):  # noqa: ANN001
         "admin_a": admin_a,
         "manager_a": manager_a,
         "admin_b": admin_b,
+        "conversation_a": conversation_a,
+        "conversation_b": conversation_b,
     }
 
 
@@ -52,4 +63,15 @@ def _fast_password_hashing():
         return
     if settings.configured:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _eager_celery():
+    # pytest-django loads the settings before this file runs, so the environment default
+    # above comes too late when REDIS_URL is set; tell the Celery app directly.
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
     yield

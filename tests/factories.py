@@ -1,10 +1,15 @@
 """Small factory functions. Setup walks the real services where one exists."""
 
 import itertools
+from datetime import datetime
+
+from django.utils import timezone
 
 from accounts import services
 from accounts.models import Brand, Membership, OfficialAccount, Role, Team, User
 from accounts.scope import Scope, scope_for_membership
+from followers.models import Customer, Follower
+from messaging.models import Conversation
 
 _seq = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple"
@@ -53,4 +58,45 @@ def make_team(*, brand: Brand, name: str | None = None, accounts: list | None = 
         scope=owner_scope(brand),
         name=name or f"Team {next(_seq)}",
         account_ids=[a.pk for a in accounts or []],
+    )
+
+
+def make_follower(
+    *, account: OfficialAccount, openid: str | None = None, customer: Customer | None = None,
+    window_at: datetime | None = None, **fields: object,
+) -> Follower:
+    """A follower with its own customer (or `customer`); `window_at` records the message
+    that opened its 48-hour reply window (default: just now)."""
+    n = next(_seq)
+    now = timezone.now()
+    customer = customer or Customer.objects.create(brand_id=account.brand_id)
+    data: dict = {
+        "subscribed_at": now,
+        "window_opened_at": window_at or now,
+        "last_inbound_at": window_at or now,
+    }
+    data.update(fields)
+    return Follower.objects.create(
+        brand_id=account.brand_id, account=account, openid=openid or f"o_follower_{n:06d}",
+        customer=customer, **data,
+    )
+
+
+def make_conversation(
+    *, account: OfficialAccount | None = None, follower: Follower | None = None,
+    **fields: object,
+) -> Conversation:
+    """An open conversation of `follower` (made on `account` when not given), waiting."""
+    follower = follower or make_follower(account=account)
+    now = timezone.now()
+    data: dict = {
+        "handling_account": follower.account,
+        "opened_at": now,
+        "last_message_at": now,
+        "waiting_since": now,
+    }
+    data.update(fields)
+    return Conversation.objects.create(
+        brand_id=follower.brand_id, channel_account=follower.account, follower=follower,
+        customer=follower.customer, **data,
     )

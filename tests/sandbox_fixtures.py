@@ -37,6 +37,18 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
     sandbox_server.reset()
 
 
+@pytest.fixture
+def portal_sandbox(sandbox: SandboxServer, settings: Any) -> Iterator[SandboxServer]:
+    """The sandbox as the portal's WeChat (``WECHAT_API_BASE``), with an empty cache so no
+    access token survives from another test."""
+    from django.core.cache import cache
+
+    settings.WECHAT_API_BASE = sandbox.base_url
+    cache.clear()
+    yield sandbox
+    cache.clear()
+
+
 @dataclass
 class Recorded:
     method: str

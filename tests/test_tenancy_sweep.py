@@ -12,6 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.services import api_key_create
+from messaging.models import PreparedResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 HTML_ROUTES = [
     ("/official-accounts/{account}/", ["get"]),
     ("/official-accounts/{account}/edit/", ["get", "post"]),
+    ("/official-accounts/{account}/connect/", ["get", "post"]),
     ("/members/{member}/edit/", ["get", "post"]),
     ("/members/{member}/remove/", ["post"]),
     ("/teams/{team}/edit/", ["get", "post"]),
@@ -29,6 +31,13 @@ API_ROUTES = [
     ("/api/v1/accounts/{account}/", ["get", "patch", "put"]),
     ("/api/v1/members/{member}/", ["get", "patch", "put", "delete"]),
     ("/api/v1/teams/{team}/", ["get", "patch", "put", "delete"]),
+    ("/api/v1/conversations/{conversation}/", ["get"]),
+    ("/api/v1/conversations/{conversation}/assign/", ["post"]),
+    ("/api/v1/conversations/{conversation}/resolve/", ["post"]),
+    ("/api/v1/conversations/{conversation}/snooze/", ["post"]),
+    ("/api/v1/conversations/{conversation}/messages/", ["get", "post"]),
+    ("/api/v1/conversations/{conversation}/history/", ["get"]),
+    ("/api/v1/prepared-responses/{prepared}/", ["get", "patch", "put", "delete"]),
 ]
 # Routes whose id is not a tenant object (or that have no id), with the reason.
 NOT_OBJECT_ROUTES = {
@@ -41,11 +50,17 @@ def _ids(data: dict, brand: str) -> dict:
     other = {"a": "a1", "b": "b1"}[brand]
     key, _raw = api_key_create(brand=data[f"brand_{brand}"], name="sweep")
     member = data["agent_a"] if brand == "a" else data["admin_b"]
+    prepared = PreparedResponse.objects.create(
+        brand=data[f"brand_{brand}"], account=data[other], key="sweep", title="Sweep",
+        language="en", body="hello",
+    )
     return {
         "account": data[other].pk,
         "member": member.pk,
         "team": data[f"team_{brand}"].pk,
         "api_key": key.pk,
+        "conversation": data[f"conversation_{brand}"].pk,
+        "prepared": prepared.pk,
     }
 
 

@@ -55,6 +55,9 @@ async def test_a_member_joins_their_brand_group_and_only_that():
     hello = await communicator.receive_json_from()
     assert hello == {"type": "hello", "brand_id": brand_a.pk, "membership_id": member.pk,
                      "role": "agent"}
+    # Opening the console brings an offline member online, announced to the brand.
+    assert await communicator.receive_json_from() == {
+        "type": "presence", "membership_id": member.pk, "presence": "online"}
     layer = get_channel_layer()
     await layer.group_send(brand_group(brand_b.pk),
                            {"type": "console.event", "payload": {"type": "foreign"}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from .api_token import TOKEN_TTL, issue_token
+from .api_token import issue_token, token_ttl
 from .push import deliver_component
 from .state import Component, SandboxState, random_alnum
 from .web import ApiError, ControlError, Ctx, api
@@ -142,7 +142,7 @@ def api_component_token(ctx: Ctx) -> dict:
     token = issue_token(ctx.state, kind="component", appid=component.component_appid,
                         now=ctx.now)
     ctx.state.bump("token_issued", component.component_appid)
-    return {"component_access_token": token.token, "expires_in": TOKEN_TTL}
+    return {"component_access_token": token.token, "expires_in": token_ttl(ctx.state)}
 
 
 @api("/cgi-bin/component/api_create_preauthcode", auth="component")
@@ -170,7 +170,7 @@ def api_query_auth(ctx: Ctx) -> dict:
     return {"authorization_info": {
         "authorizer_appid": appid,
         "authorizer_access_token": token.token,
-        "expires_in": TOKEN_TTL,
+        "expires_in": token_ttl(ctx.state),
         "authorizer_refresh_token": authorization["refresh_token"],
         "func_info": _func_info(grant["func_ids"]),
     }}
@@ -188,7 +188,7 @@ def api_authorizer_token(ctx: Ctx) -> dict:
         raise ApiError(61023)
     token = issue_token(ctx.state, kind="authorizer", appid=appid, now=ctx.now,
                         component_appid=component.component_appid)
-    return {"authorizer_access_token": token.token, "expires_in": TOKEN_TTL,
+    return {"authorizer_access_token": token.token, "expires_in": token_ttl(ctx.state),
             "authorizer_refresh_token": authorization["refresh_token"]}
 
 

@@ -199,6 +199,7 @@ class Fault:
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "push_timeout": 5.0,
+    "token_ttl": 7200,  # seconds; benchmarks shorten it
     "push_attempts": 3,
     "user_page_size": 10000,
     "mass_rate_per_minute": 60,

@@ -1,6 +1,9 @@
 """Serve the demo in one process: the WeChat sandbox on loopback and the portal (ASGI)."""
 
+import contextlib
 import socket
+import threading
+import time
 from urllib.parse import urlparse
 
 import requests
@@ -8,7 +11,17 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.models import OfficialAccount
+from accounts.models import OfficialAccount, PlatformApp
+
+# Accounts only the sandbox knows: a demo admin connects them by authorization.
+SANDBOX_ONLY_ACCOUNTS = [
+    {"appid": "wx1a2b3c4d5e6f7101", "name": "Lumen Chengdu Taikoo Li",
+     "original_id": "gh_lumencd0101", "kind": "service", "verified": True},
+    {"appid": "wx1a2b3c4d5e6f7102", "name": "Lumen Travel Notes",
+     "original_id": "gh_lumentn0102", "kind": "subscription", "verified": False},
+]
+# WeChat pushes a component_verify_ticket every 10 minutes.
+TICKET_INTERVAL = 600.0
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -32,6 +45,7 @@ class Command(BaseCommand):
             start_in_thread(host=sb_host, port=sb_port)
             self.stdout.write(f"WeChat sandbox on http://{sb_host}:{sb_port}/")
             self._register_accounts(f"http://{sb_host}:{sb_port}", f"http://{host}:{port}")
+            self._register_platform(f"http://{sb_host}:{sb_port}", host, port)
         self.stdout.write(f"Brand portal on http://{host}:{port}/  (Ctrl+C to stop)")
         uvicorn.run("config.asgi:application", host=host, port=port, log_level="info")
 
@@ -53,3 +67,42 @@ class Command(BaseCommand):
             response = requests.post(f"{sandbox}/_sandbox/accounts", json=body, timeout=5)
             if response.status_code >= 400:
                 self.stderr.write(f"sandbox refused {account.appid}: {response.text[:200]}")
+
+    def _register_platform(self, sandbox: str, host: str, port: int) -> None:
+        """Register the portal's platform and push tickets once the portal listens."""
+        platform = PlatformApp.objects.filter(is_active=True).order_by("pk").first()
+        if platform is None:
+            return
+        portal = f"http://{host}:{port}"
+        for spec in SANDBOX_ONLY_ACCOUNTS:
+            requests.post(f"{sandbox}/_sandbox/accounts", json=spec, timeout=5)
+        body = {
+            "component_appid": platform.component_appid,
+            "component_appsecret": platform.component_appsecret,
+            "token": platform.token,
+            "encoding_aes_key": platform.encoding_aes_key,
+            "auth_event_url": f"{portal}/wechat/platform/",
+            "message_url": f"{portal}/wechat/$APPID$/callback/",
+        }
+        response = requests.post(f"{sandbox}/_sandbox/components", json=body, timeout=5)
+        if response.status_code >= 400:
+            self.stderr.write(f"sandbox refused the platform: {response.text[:200]}")
+            return
+        ticket_url = f"{sandbox}/_sandbox/components/{platform.component_appid}/ticket"
+        threading.Thread(
+            target=_push_tickets, args=(ticket_url, host, port), name="demo-tickets", daemon=True
+        ).start()
+        names = ", ".join(a["name"] for a in SANDBOX_ONLY_ACCOUNTS)
+        self.stdout.write(f"Third-party platform {platform.component_appid}; accounts to "
+                          f"connect by authorization: {names}")
+
+
+def _push_tickets(ticket_url: str, host: str, port: int) -> None:
+    """The platform's ticket, first as soon as the portal listens, then every 10 minutes."""
+    while _port_free(host, port):
+        time.sleep(0.2)
+    while True:
+        # A failed round is simply retried at the next one, as WeChat does.
+        with contextlib.suppress(requests.RequestException):
+            requests.post(ticket_url, timeout=30)
+        time.sleep(TICKET_INTERVAL)

@@ -6,7 +6,7 @@ Idempotent: running it again updates the same rows instead of adding more.
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import Brand, Membership, OfficialAccount, Role, Team, User
+from accounts.models import Brand, Membership, OfficialAccount, PlatformApp, Role, Team, User
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 (a printed demo credential, by design)
 
@@ -23,6 +23,14 @@ ACCOUNTS = [
     ("wx1a2b3c4d5e6f7005", "Lumen Stories", "gh_lumenstory5", "subscription", False, False,
      ["zh-hans", "en"], "", ""),
 ]
+
+# The portal's third-party platform, registered in the sandbox by run_demo.
+PLATFORM = {
+    "component_appid": "wx9e8d7c6b5a4f3001",
+    "component_appsecret": "demo-component-secret-3001",
+    "token": "demoplatformtoken3001",
+    "encoding_aes_key": ("demoplatformkey3001" * 3)[:43],
+}
 
 USERS = [
     # email, name, role, served appids (empty = all), languages, display name
@@ -82,6 +90,12 @@ class Command(BaseCommand):
             )
             membership.accounts.set([accounts[a] for a in appids])
             self.stdout.write(f"  {role:<8} {email:<22} password: {DEMO_PASSWORD}")
+        platform, created = PlatformApp.objects.get_or_create(
+            component_appid=PLATFORM["component_appid"],
+            defaults={k: v for k, v in PLATFORM.items() if k != "component_appid"},
+        )
+        if created:
+            self.stdout.write(f"Third-party platform: {platform.component_appid}")
         operator = User.objects.filter(email="operator@lumen.demo").first()
         if operator is None:
             User.objects.create_superuser("operator@lumen.demo", DEMO_PASSWORD, name="Ops")

@@ -1,0 +1,215 @@
+"""REST: conversations (list, filter, read, assign, claim next, resolve, snooze), their
+messages (list, send a reply or a note) and the prepared-response library."""
+
+from datetime import timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api_base import ScopedViewSet
+from accounts.scope import Scope, access
+from accounts.selectors import member_list
+from messaging import prepared, selectors, services
+from messaging.models import Conversation, PreparedResponse
+from messaging.serializers import (
+    AssignSerializer,
+    ConversationDetailSerializer,
+    ConversationSerializer,
+    MessageCreateSerializer,
+    MessageSerializer,
+    PreparedResponseSerializer,
+    SnoozeSerializer,
+)
+
+LIST_FILTERS = ("box", "account", "status", "language", "tag", "waiting")
+
+
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Conversations the requester may see: an agent sees those of the accounts they serve
+    and of their teams; a brand admin (or an API key) sees all."""
+
+    serializer_class = ConversationSerializer
+    ordering_fields = ["last_message_at", "waiting_since", "opened_at"]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet:
+        if self.action == "list":
+            filters = {k: self.request.query_params.get(k) for k in LIST_FILTERS}
+            return selectors.conversation_list(scope=scope, filters=filters)
+        return selectors.conversation_list(scope=scope)
+
+    def get_serializer_class(self) -> type:
+        return ConversationDetailSerializer if self.action == "retrieve" else ConversationSerializer
+
+    @extend_schema(parameters=[OpenApiParameter(name, str) for name in LIST_FILTERS])
+    def list(self, request: Request) -> Response:
+        return super().list(request)
+
+    def _detail(self, conversation: Conversation) -> Response:
+        fresh = selectors.conversation_list(scope=self.scope).get(pk=conversation.pk)
+        return Response(ConversationDetailSerializer(fresh).data)
+
+    @extend_schema(request=AssignSerializer, responses=ConversationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        """Assign to a member (by membership id) or unassign with null."""
+        conversation = self.get_object()
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assignee_id = serializer.validated_data["assignee"]
+        assignee = None
+        if assignee_id is not None:
+            assignee = access(member_list(scope=self.scope), assignee_id)
+        conversation = services.conversation_assign(
+            scope=self.scope, conversation=conversation, assignee=assignee
+        )
+        return self._detail(conversation)
+
+    @extend_schema(request=None, responses={200: ConversationDetailSerializer, 204: None})
+    @action(detail=False, methods=["post"])
+    def claim_next(self, request: Request) -> Response:
+        """Take the longest-waiting unassigned conversation of my queues (204 when none)."""
+        conversation = services.conversation_claim_next(scope=self.scope)
+        if conversation is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._detail(conversation)
+
+    @extend_schema(request=None, responses=ConversationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        conversation = services.conversation_resolve(
+            scope=self.scope, conversation=self.get_object()
+        )
+        return self._detail(conversation)
+
+    @extend_schema(request=SnoozeSerializer, responses=ConversationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def snooze(self, request: Request, pk: str | None = None) -> Response:
+        """Snooze until a time, or for a number of minutes."""
+        conversation = self.get_object()
+        serializer = SnoozeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        until = data.get("until") or timezone.now() + timedelta(minutes=data["minutes"])
+        conversation = services.conversation_snooze(
+            scope=self.scope, conversation=conversation, until=until
+        )
+        return self._detail(conversation)
+
+    @extend_schema(responses=dict[str, int])
+    @action(detail=False, methods=["get"])
+    def counts(self, request: Request) -> Response:
+        """Conversations needing attention (open or pending) in each of my boxes."""
+        return Response(selectors.conversation_counts(scope=self.scope))
+
+    @extend_schema(methods=["get"], responses=MessageSerializer(many=True))
+    @extend_schema(methods=["post"], request=MessageCreateSerializer,
+                   responses={201: MessageSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the conversation's messages and notes. POST: send a reply (text, prepared
+        response, image upload or media id) or leave a private note (kind=note)."""
+        conversation = self.get_object()
+        if request.method == "GET":
+            qs = selectors.conversation_messages(scope=self.scope, conversation=conversation)
+            return self._paginated(qs)
+        serializer = MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["kind"] == "note":
+            message = services.message_note(
+                scope=self.scope, conversation=conversation, text=data["text"],
+                by=self.scope.membership,
+            )
+        else:
+            message = services.message_reply(
+                scope=self.scope, conversation=conversation, text=data["text"],
+                media_id=data["media_id"], prepared_key=data["prepared_key"],
+                language=data["language"], image=data["image"], by=self.scope.membership,
+            )
+        message.refresh_from_db()
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=MessageSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        """The customer's messages across all their accounts that I may see, each marked
+        with its account."""
+        conversation = self.get_object()
+        return self._paginated(
+            selectors.conversation_history(scope=self.scope, conversation=conversation)
+        )
+
+    def _paginated(self, qs: QuerySet) -> Response:
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(MessageSerializer(page, many=True).data)
+
+
+class PreparedResponseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ScopedViewSet,
+):
+    """The prepared-response library: brand-wide versions and per-account overrides, one per
+    language. Owners and admins edit all of it, managers their accounts' overrides."""
+
+    serializer_class = PreparedResponseSerializer
+    filterset_fields = ["key", "language", "account"]
+    search_fields = ["key", "title", "body"]
+    ordering_fields = ["key", "language", "updated_at"]
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet:
+        return prepared.prepared_list(scope=scope)
+
+    def _account(self, account_id: int | None) -> object:
+        return None if account_id is None else access(self.scope.accounts(), account_id)
+
+    def create(self, request: Request) -> Response:
+        serializer = PreparedResponseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        created = prepared.prepared_create(
+            scope=self.scope, account=self._account(data.get("account_id")), key=data["key"],
+            title=data.get("title", ""), language=data["language"], body=data["body"],
+        )
+        return Response(PreparedResponseSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
+        instance: PreparedResponse = self.get_object()
+        serializer = PreparedResponseSerializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        fields = {k: v for k, v in serializer.validated_data.items() if k != "account_id"}
+        updated = prepared.prepared_update(scope=self.scope, prepared=instance, **fields)
+        return Response(PreparedResponseSerializer(updated).data)
+
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        return self.update(request, pk, partial=True)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        prepared.prepared_delete(scope=self.scope, prepared=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("account", int), OpenApiParameter("q", str),
+                    OpenApiParameter("language", str)],
+        responses=PreparedResponseSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"])
+    def search(self, request: Request) -> Response:
+        """What the reply box offers for an account and language: one version per key."""
+        params = request.query_params
+        account_id = params.get("account")
+        found = prepared.prepared_search(
+            scope=self.scope, account=self._account(account_id) if account_id else None,
+            q=params.get("q", ""), language=params.get("language", ""),
+        )
+        return Response(PreparedResponseSerializer(found, many=True).data)

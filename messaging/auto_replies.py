@@ -1,0 +1,91 @@
+"""Choosing the passive auto-reply for an inbound message or event.
+
+Account-specific rows win over brand-wide ones; a row in the follower's language wins
+over one without a language. Keywords match case-insensitively, an exact match before a
+contained one (the longest keyword first).
+
+Business hours are not modelled yet (routing will own them): until then an account is
+"off hours" outside a placeholder schedule of 09:00-21:00, every day, in its time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db.models import Q
+
+from accounts.models import OfficialAccount
+from messaging.models import AutoReply
+
+PLACEHOLDER_OPENS = time(9, 0)
+PLACEHOLDER_CLOSES = time(21, 0)
+
+
+def is_off_hours(*, account: OfficialAccount, at: datetime) -> bool:
+    try:
+        zone = ZoneInfo(account.timezone or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("Asia/Shanghai")
+    local = at.astimezone(zone).time()
+    return not PLACEHOLDER_OPENS <= local < PLACEHOLDER_CLOSES
+
+
+def _candidates(*, account: OfficialAccount, kinds: list[str]) -> list[AutoReply]:
+    return list(
+        AutoReply.objects.filter(brand_id=account.brand_id, is_active=True, kind__in=kinds)
+        .filter(Q(account__isnull=True) | Q(account_id=account.pk))
+        .order_by("pk")
+    )
+
+
+def _rank(row: AutoReply, account_id: int, language: str) -> tuple[int, int]:
+    # Lower sorts first: this account's rows, then the follower's language.
+    lang = language.lower()
+    return (0 if row.account_id == account_id else 1,
+            0 if lang and row.language.lower() == lang else 1 if not row.language else 2)
+
+
+def _best(rows: list[AutoReply], account_id: int, language: str) -> AutoReply | None:
+    return min(rows, key=lambda row: _rank(row, account_id, language), default=None)
+
+
+def auto_reply_welcome(*, account: OfficialAccount, language: str = "") -> str | None:
+    row = _best(_candidates(account=account, kinds=[AutoReply.Kind.WELCOME]), account.pk,
+                language)
+    return row.body if row else None
+
+
+def auto_reply_click(*, account: OfficialAccount, key: str, language: str = "") -> str | None:
+    rows = [r for r in _candidates(account=account, kinds=[AutoReply.Kind.CLICK])
+            if r.trigger == key]
+    row = _best(rows, account.pk, language)
+    return row.body if row else None
+
+
+def auto_reply_message(
+    *, account: OfficialAccount, text: str, language: str, at: datetime, starts_wait: bool
+) -> str | None:
+    """A keyword reply; else, when this message starts the follower's wait and it is off
+    hours, the off-hours reply (once per wait, not on every message)."""
+    kinds = [AutoReply.Kind.KEYWORD]
+    off_hours = starts_wait and is_off_hours(account=account, at=at)
+    if off_hours:
+        kinds.append(AutoReply.Kind.OFF_HOURS)
+    rows = _candidates(account=account, kinds=kinds)
+    needle = text.strip().casefold()
+    keywords = [r for r in rows if r.kind == AutoReply.Kind.KEYWORD and r.trigger.strip()]
+    if needle:
+        exact = [r for r in keywords if r.trigger.strip().casefold() == needle]
+        if exact:
+            return _best(exact, account.pk, language).body  # type: ignore[union-attr]
+        contained = [r for r in keywords if r.trigger.strip().casefold() in needle]
+        if contained:
+            longest = max(len(r.trigger.strip()) for r in contained)
+            rows_longest = [r for r in contained if len(r.trigger.strip()) == longest]
+            return _best(rows_longest, account.pk, language).body  # type: ignore[union-attr]
+    if off_hours:
+        row = _best([r for r in rows if r.kind == AutoReply.Kind.OFF_HOURS], account.pk,
+                    language)
+        return row.body if row else None
+    return None

@@ -1,0 +1,278 @@
+"""Ingestion: one platform delivery, stored in one transaction.
+
+``inbound_ingest`` is what the callback view calls once a push is authenticated and
+parsed. It inserts the ``Inbound`` row first, under the unique (account, dedupe_key):
+a retried or replayed delivery finds the row there, stores nothing and sets nothing off,
+and is still answered as a success. Then, in the same transaction, it upserts the
+follower, opens or resumes the conversation, stores the message and opens the reply
+window (user messages), or applies the event (``events_in``). Everything slow — the
+profile, the media, routing, the screens — runs after commit: hooks and
+``inbound_process_task``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import OfficialAccount
+from followers.models import Follower
+from followers.services import follower_upsert
+from followers.window import LONG_FIELDS, window_open
+from messaging import hooks
+from messaging.auto_replies import auto_reply_message
+from messaging.models import Conversation, Inbound, Message
+from wechat import messages as wx
+
+logger = logging.getLogger(__name__)
+
+# A conversation resolved this recently is reopened by a new message (so the agent keeps
+# the thread); an older one stays closed and the message starts a new conversation.
+REOPEN_WITHIN = timedelta(days=7)
+AUTO_REPLY_SENDER = "Auto-reply"
+# Stored, not translated: the console renders notes as written.
+UNFOLLOWED_NOTE = "The follower unfollowed"
+_COMMON_FIELDS = {"to_user", "from_user", "create_time", "msg_type", "raw", "msg_id"}
+_KEY_MAX = Inbound._meta.get_field("dedupe_key").max_length
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The outcome: the Inbound id (None for a duplicate) and a passive reply, if any."""
+
+    inbound_id: int | None
+    duplicate: bool
+    reply_text: str | None = None
+
+
+@dataclass
+class IngestContext:
+    account: OfficialAccount
+    inbound_id: int
+    at: datetime  # the delivery's CreateTime
+    now: datetime
+
+
+def _dedupe_key(message: wx.Inbound) -> str:
+    key = message.dedupe_key
+    if len(key) <= _KEY_MAX:
+        return key
+    # A VIEW's key is a URL; keep long keys unique rather than cut them into collisions.
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[: _KEY_MAX - 65]}#{digest}"
+
+
+def _insert_once(*, account: OfficialAccount, message: wx.Inbound, at: datetime,
+                 now: datetime) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the id, or None for a duplicate.
+
+    One statement, no savepoint: a concurrent identical delivery waits on our unique
+    index entry and then finds the conflict, so exactly one of them proceeds.
+    """
+    ops = connection.ops
+    payload = {k: v for k, v in message.raw.items() if k != "Encrypt"}
+    event = message.event if isinstance(message, wx.Event) else ""
+    values = [
+        account.brand_id,
+        account.pk,
+        _dedupe_key(message),
+        message.msg_type[:32],
+        event[:64],
+        message.from_user[:64],
+        Inbound._meta.get_field("payload").get_db_prep_value(payload, connection),
+        ops.adapt_datetimefield_value(at),
+        ops.adapt_datetimefield_value(now),
+        0,
+    ]
+    columns = ("brand_id", "account_id", "dedupe_key", "msg_type", "event", "openid",
+               "payload", "created_time", "received_at", "attempts")
+    sql = (
+        f"INSERT INTO {ops.quote_name(Inbound._meta.db_table)} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        "ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def inbound_ingest(*, account: OfficialAccount, message: wx.Inbound,
+                   now: datetime | None = None) -> Ingested:
+    """Store one authenticated delivery for ``account``; see the module docstring.
+
+    Raises the database's OperationalError/InterfaceError when it is unreachable (the
+    view answers 503 so the platform retries); nothing is half-stored.
+    """
+    from messaging.events_in import event_handle
+    from messaging.tasks import inbound_enqueue
+
+    now = now or timezone.now()
+    at = datetime.fromtimestamp(message.create_time, tz=UTC)
+    with transaction.atomic():
+        inbound_id = _insert_once(account=account, message=message, at=at, now=now)
+        if inbound_id is None:
+            return Ingested(inbound_id=None, duplicate=True)
+        ctx = IngestContext(account=account, inbound_id=inbound_id, at=at, now=now)
+        if isinstance(message, wx.Message):
+            reply = _user_message(ctx, message)
+        else:
+            reply = event_handle(ctx=ctx, event=message)  # type: ignore[arg-type]
+        transaction.on_commit(lambda: inbound_enqueue(inbound_id))
+    return Ingested(inbound_id=inbound_id, duplicate=False, reply_text=reply)
+
+
+# --- user messages ----------------------------------------------------------------------
+
+
+def message_created_payload(message: Message) -> dict:
+    return {
+        "brand_id": message.brand_id,
+        "conversation_id": message.conversation_id,
+        "message_id": message.pk,
+        "account_id": message.account_id,
+        "direction": message.direction,
+    }
+
+
+def conversation_changed_payload(conversation: Conversation, reason: str) -> dict:
+    return {
+        "brand_id": conversation.brand_id,
+        "conversation_id": conversation.pk,
+        "account_id": conversation.channel_account_id,
+        "handling_account_id": conversation.handling_account_id,
+        "assignee_id": conversation.assignee_id,
+        "team_id": conversation.team_id,
+        "status": conversation.status,
+        "reason": reason,
+    }
+
+
+def _content(message: wx.Message) -> tuple[str, dict]:
+    """The text an agent reads, and the typed fields worth keeping beside it."""
+    fields = {
+        f.name: getattr(message, f.name)
+        for f in dataclasses.fields(message)
+        if f.name not in _COMMON_FIELDS and getattr(message, f.name) is not None
+    }
+    if isinstance(message, wx.TextMessage):
+        text = message.content
+    elif isinstance(message, wx.VoiceMessage):
+        text = message.recognition or ""
+    elif isinstance(message, wx.LocationMessage):
+        text = message.label or ""
+    elif isinstance(message, wx.LinkMessage):
+        text = "\n".join(p for p in (message.title, message.url) if p)
+    else:
+        text = ""
+    return text, fields
+
+
+def conversation_open_or_resume(
+    *, follower: Follower, account: OfficialAccount, at: datetime
+) -> tuple[Conversation, str | None, bool]:
+    """The follower's live conversation, resumed; a recently resolved one, reopened; or a
+    new one. Returns (conversation, "opened"/"reopened"/None, whether the follower starts
+    waiting now).
+
+    The caller must hold the follower row locked FOR UPDATE: that is what keeps two
+    concurrent messages from opening two conversations (and the partial unique
+    constraint ``one_live_conversation_per_follower`` from firing).
+    """
+    live = (
+        Conversation.objects.select_for_update()
+        .filter(follower=follower)
+        .exclude(status=Conversation.Status.RESOLVED)
+        .first()
+    )
+    reason: str | None = None
+    if live is None:
+        live = (
+            Conversation.objects.select_for_update()
+            .filter(follower=follower, status=Conversation.Status.RESOLVED,
+                    resolved_at__gte=at - REOPEN_WITHIN)
+            .order_by("-resolved_at")
+            .first()
+        )
+        if live is None:
+            conversation = Conversation.objects.create(
+                brand_id=account.brand_id, channel_account=account, handling_account=account,
+                follower=follower, customer_id=follower.customer_id,
+                status=Conversation.Status.OPEN, language=follower.language,
+                opened_at=at, last_message_at=at, waiting_since=at,
+            )
+            return conversation, "opened", True
+        live.resolved_at = None
+        reason = "reopened"
+    elif live.status != Conversation.Status.OPEN:
+        # A snoozed (or pending) conversation wakes when the follower writes.
+        reason = "reopened"
+    starts_wait = live.waiting_since is None
+    live.status = Conversation.Status.OPEN
+    live.snoozed_until = None
+    live.last_message_at = max(live.last_message_at, at)
+    if starts_wait:
+        live.waiting_since = at
+    if live.customer_id is None and follower.customer_id:
+        live.customer_id = follower.customer_id
+    live.save(update_fields=["status", "snoozed_until", "resolved_at", "last_message_at",
+                             "waiting_since", "customer"])
+    return live, reason, starts_wait
+
+
+def _user_message(ctx: IngestContext, message: wx.Message) -> str | None:
+    account = ctx.account
+    follower, _created = follower_upsert(account=account, openid=message.from_user, at=ctx.at)
+    conversation, reason, starts_wait = conversation_open_or_resume(
+        follower=follower, account=account, at=ctx.at
+    )
+    text, fields = _content(message)
+    stored = Message.objects.create(
+        brand_id=account.brand_id, conversation=conversation, account=account,
+        direction=Message.Direction.INBOUND, msg_type=message.msg_type[:32], content=text,
+        payload=fields, wechat_msg_id=message.msg_id, status=Message.Status.RECEIVED,
+    )
+    changed = ["last_inbound_at", *LONG_FIELDS]
+    if follower.last_inbound_at is None or ctx.at > follower.last_inbound_at:
+        follower.last_inbound_at = ctx.at
+    window_open(follower=follower, trigger="message", at=ctx.at, save=False)
+    if not follower.subscribed:
+        # Only followers can write: we missed (or have not yet seen) their follow.
+        follower.subscribed = True
+        changed.append("subscribed")
+    follower.save(update_fields=changed)
+    if reason:
+        hooks.announce("conversation.changed", conversation_changed_payload(conversation, reason))
+    hooks.announce("message.created", message_created_payload(stored))
+
+    reply = None
+    if isinstance(message, wx.TextMessage):
+        reply = auto_reply_message(account=account, text=message.content,
+                                   language=follower.language, at=ctx.now,
+                                   starts_wait=starts_wait)
+    if reply:
+        auto = Message.objects.create(
+            brand_id=account.brand_id, conversation=conversation, account=account,
+            direction=Message.Direction.OUTBOUND, msg_type="text", content=reply,
+            sender_display=AUTO_REPLY_SENDER, status=Message.Status.SENT, sent_at=ctx.now,
+            payload={"passive": True},
+        )
+        hooks.announce("message.created", message_created_payload(auto))
+    return reply
+
+
+def system_note(*, conversation: Conversation, text: str) -> Message:
+    """A line in the conversation nobody typed ("The follower unfollowed")."""
+    note = Message.objects.create(
+        brand_id=conversation.brand_id, conversation=conversation,
+        account=conversation.channel_account, direction=Message.Direction.SYSTEM,
+        msg_type="text", content=text, status=Message.Status.RECEIVED,
+    )
+    hooks.announce("message.created", message_created_payload(note))
+    return note

@@ -1,0 +1,216 @@
+"""Reads on conversations and messages. Every function starts from the requester's scope.
+
+Who sees a conversation: a brand-wide member (owner, admin, or a member serving every
+account) and an API key see all of the brand's; anyone else sees those whose handling
+account they serve or whose team they belong to.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.errors import InvalidInput
+from accounts.models import Team
+from accounts.scope import Scope
+from followers.models import Follower
+from followers.window import (
+    LONG_SENDS,
+    LONG_WINDOW,
+    SHORT_SENDS,
+    SHORT_WINDOW,
+    WindowState,
+    window_state,
+)
+from messaging.models import Conversation, Message
+
+# The console's boxes and what they count: conversations that need someone now.
+ATTENTION_STATUSES = (Conversation.Status.OPEN, Conversation.Status.PENDING)
+STATUS_FILTERS = {
+    **{s.value: (s.value,) for s in Conversation.Status},
+    "live": tuple(s.value for s in Conversation.Status if s != Conversation.Status.RESOLVED),
+    "attention": tuple(s.value for s in ATTENTION_STATUSES),
+}
+
+
+def _my_team_ids(scope: Scope) -> QuerySet:
+    return Team.objects.filter(members=scope.membership).values("pk")
+
+
+def conversation_queryset(*, scope: Scope) -> QuerySet[Conversation]:
+    """Every conversation the requester may see; the one door for a conversation id."""
+    qs = Conversation.objects.filter(brand_id=scope.brand_id)
+    if scope.account_ids is not None:
+        visible = Q(handling_account_id__in=scope.account_ids)
+        if scope.membership is not None:
+            visible |= Q(team_id__in=_my_team_ids(scope))
+        qs = qs.filter(visible)
+    return qs
+
+
+def box_teams(*, scope: Scope) -> QuerySet[Team]:
+    """The team queues shown as boxes: all of the brand's for brand-wide members, else the
+    teams the member belongs to."""
+    qs = Team.objects.filter(brand_id=scope.brand_id)
+    if scope.account_ids is not None:
+        qs = qs.filter(members=scope.membership) if scope.membership else qs.none()
+    return qs.order_by("name")
+
+
+def _box_filter(scope: Scope, box: str) -> Q:
+    if box in ("", "all"):
+        return Q()
+    if box == "mine":
+        if scope.membership is None:
+            return Q(pk__in=[])
+        return Q(assignee=scope.membership)
+    if box == "unassigned":
+        return Q(assignee__isnull=True)
+    if box.startswith("team:"):
+        try:
+            return Q(team_id=int(box.removeprefix("team:")))
+        except ValueError as exc:
+            raise InvalidInput(f"unknown box: {box}") from exc
+    raise InvalidInput(f"unknown box: {box}")
+
+
+def _int(value: object, name: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be a number") from exc
+
+
+def conversation_list(
+    *, scope: Scope, filters: dict | None = None, now: datetime | None = None
+) -> QuerySet[Conversation]:
+    """The conversations of one box, filtered.
+
+    filters: ``box`` (mine, unassigned, team:<id>, all), ``account`` (handling account id),
+    ``status`` (open, pending, snoozed, resolved; ``live`` = not resolved; ``attention`` =
+    open or pending; all when absent), ``language``, ``tag`` (tag id or name, on the
+    follower), ``waiting`` (waiting longer than this many minutes).
+    Ordered longest-waiting first, then most recent activity.
+    """
+    filters = filters or {}
+    qs = conversation_queryset(scope=scope).filter(_box_filter(scope, filters.get("box") or ""))
+    if account := filters.get("account"):
+        qs = qs.filter(handling_account_id=_int(account, "account"))
+    if status := filters.get("status"):
+        if status not in STATUS_FILTERS:
+            raise InvalidInput(f"unknown status: {status}")
+        qs = qs.filter(status__in=STATUS_FILTERS[status])
+    if language := filters.get("language"):
+        qs = qs.filter(language=language)
+    if tag := filters.get("tag"):
+        tag_q = Q(follower__tags__pk=int(tag)) if str(tag).isdigit() else Q(
+            follower__tags__name=tag
+        )
+        qs = qs.filter(pk__in=Conversation.objects.filter(tag_q).values("pk"))
+    if waiting := filters.get("waiting"):
+        since = (now or timezone.now()) - timedelta(minutes=_int(waiting, "waiting"))
+        qs = qs.filter(waiting_since__lte=since)
+    return (
+        qs.select_related(
+            "channel_account", "handling_account", "follower", "customer", "team",
+            "assignee__user",
+        )
+        .prefetch_related("follower__tags")
+        .order_by(F("waiting_since").asc(nulls_last=True), "-last_message_at", "pk")
+    )
+
+
+def conversation_counts(*, scope: Scope) -> dict[str, int]:
+    """How many conversations need attention (open or pending) in each box:
+    ``{"mine": n, "unassigned": n, "all": n, "team:<id>": n, ...}``; every box the
+    requester has is present, with 0 when empty."""
+    qs = conversation_queryset(scope=scope).filter(status__in=ATTENTION_STATUSES)
+    mine = Q(assignee=scope.membership) if scope.membership else Q(pk__in=[])
+    totals = qs.aggregate(
+        all=Count("pk"), mine=Count("pk", filter=mine),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+    )
+    counts = {"mine": totals["mine"], "unassigned": totals["unassigned"], "all": totals["all"]}
+    teams = list(box_teams(scope=scope).values_list("pk", flat=True))
+    per_team = dict(
+        qs.filter(team_id__in=teams).values_list("team_id").annotate(n=Count("pk"))
+    )
+    counts.update({f"team:{pk}": per_team.get(pk, 0) for pk in teams})
+    return counts
+
+
+def conversation_messages(*, scope: Scope, conversation: Conversation) -> QuerySet[Message]:
+    """One conversation's messages and notes, oldest first."""
+    return (
+        Message.objects.filter(brand_id=scope.brand_id, conversation=conversation)
+        .select_related("account")
+        .order_by("created_at", "pk")
+    )
+
+
+def conversation_history(*, scope: Scope, conversation: Conversation) -> QuerySet[Message]:
+    """The customer's whole history across their followers (one per account) in the brand,
+    oldest first; each message carries its account. A member who does not serve every
+    account sees the other accounts' messages only for the accounts they serve, plus this
+    conversation (which they may see through their team)."""
+    same_person = Q(conversation=conversation)
+    if conversation.customer_id:
+        same_person |= Q(conversation__follower__customer_id=conversation.customer_id)
+    qs = Message.objects.filter(same_person, brand_id=scope.brand_id)
+    if scope.account_ids is not None:
+        qs = qs.filter(Q(account_id__in=scope.account_ids) | Q(conversation=conversation))
+    return qs.select_related("account").order_by("created_at", "pk")
+
+
+# The plain reasons a reply is refused before anything is sent (wechat-protocol.md §4).
+OUTSIDE_WINDOW = _("outside the 48-hour window: the follower must write first")
+UNFOLLOWED = _("the follower has unfollowed")
+QUOTA_SPENT = _("the %(n)d replies allowed in this window are used up")
+
+
+def window_refusal(*, follower: Follower, state: WindowState, now: datetime) -> str | None:
+    """Why a reply cannot go out now, or None when it can."""
+    if not follower.subscribed:
+        return str(UNFOLLOWED)
+    if state.open:
+        return None
+    long_opened, short_opened = follower.window_opened_at, follower.short_window_opened_at
+    if long_opened is not None and now - long_opened < LONG_WINDOW:
+        return str(QUOTA_SPENT) % {"n": LONG_SENDS}
+    if short_opened is not None and now - short_opened < SHORT_WINDOW:
+        return str(QUOTA_SPENT) % {"n": SHORT_SENDS}
+    return str(OUTSIDE_WINDOW)
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    """What the reply box shows: whether a reply can go out now and until when."""
+
+    open: bool
+    expires_at: datetime | None
+    sends_left: int
+    kind: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["expires_at"] = self.expires_at.isoformat() if self.expires_at else None
+        return data
+
+
+def conversation_window(*, conversation: Conversation, now: datetime | None = None) -> WindowInfo:
+    """The follower's reply window as the portal tracks it (``followers.window``), with the
+    plain reason a reply would be refused."""
+    now = now or timezone.now()
+    follower = conversation.follower
+    state = window_state(follower=follower, now=now)
+    refusal = window_refusal(follower=follower, state=state, now=now)
+    return WindowInfo(
+        open=refusal is None,
+        expires_at=state.expires_at,
+        sends_left=state.sends_left if refusal is None else 0,
+        kind=state.kind,
+        reason=refusal or "",
+    )

@@ -1,0 +1,122 @@
+from rest_framework import serializers
+
+from messaging.models import Conversation, Message, PreparedResponse
+from messaging.prepared import LANGUAGES
+
+
+class _Ref(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class _AssigneeRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.SerializerMethodField()
+
+    def get_display_name(self, obj: object) -> str:
+        return obj.display_name or obj.user.get_short_name()
+
+
+class _FollowerRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    openid = serializers.CharField()
+    remark = serializers.CharField()
+    language = serializers.CharField()
+    subscribed = serializers.BooleanField()
+    tags = serializers.SerializerMethodField()
+
+    def get_tags(self, obj: object) -> list[str]:
+        return [t.name for t in obj.tags.all()]
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    channel_account = _Ref()
+    handling_account = _Ref()
+    follower = _FollowerRef()
+    customer = _Ref(allow_null=True)
+    team = _Ref(allow_null=True)
+    assignee = _AssigneeRef(allow_null=True)
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id", "channel_account", "handling_account", "follower", "customer", "team",
+            "assignee", "status", "language", "opened_at", "last_message_at",
+            "waiting_since", "first_response_at", "resolved_at", "snoozed_until",
+        ]
+        read_only_fields = fields
+
+
+class WindowSerializer(serializers.Serializer):
+    open = serializers.BooleanField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    sends_left = serializers.IntegerField()
+    kind = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    window = serializers.SerializerMethodField()
+
+    class Meta(ConversationSerializer.Meta):
+        fields = [*ConversationSerializer.Meta.fields, "window"]
+        read_only_fields = fields
+
+    def get_window(self, obj: Conversation) -> dict:
+        from messaging.selectors import conversation_window
+
+        return WindowSerializer(conversation_window(conversation=obj)).data
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    account = _Ref()
+    media_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "conversation", "account", "direction", "msg_type", "content", "payload",
+            "media_url", "sender", "sender_display", "status", "errcode", "error_reason",
+            "created_at", "sent_at",
+        ]
+        read_only_fields = fields
+
+    def get_media_url(self, obj: Message) -> str | None:
+        return obj.media.url if obj.media else None
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    """A reply (text, prepared response, image by upload or media id) or a private note."""
+
+    kind = serializers.ChoiceField(choices=["reply", "note"], default="reply")
+    text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    prepared_key = serializers.CharField(required=False, allow_blank=True, default="")
+    language = serializers.CharField(required=False, allow_blank=True, default="")
+    media_id = serializers.CharField(required=False, allow_blank=True, default="")
+    image = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.IntegerField(allow_null=True)
+
+
+class SnoozeSerializer(serializers.Serializer):
+    until = serializers.DateTimeField(required=False)
+    minutes = serializers.IntegerField(required=False, min_value=1, max_value=60 * 24 * 90)
+
+    def validate(self, attrs: dict) -> dict:
+        if ("until" in attrs) == ("minutes" in attrs):
+            raise serializers.ValidationError("give either until or minutes")
+        return attrs
+
+
+class PreparedResponseSerializer(serializers.ModelSerializer):
+    account = serializers.IntegerField(source="account_id", allow_null=True, required=False)
+    language = serializers.ChoiceField(choices=LANGUAGES)
+
+    class Meta:
+        model = PreparedResponse
+        fields = ["id", "account", "key", "title", "language", "body", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+        # The service checks uniqueness per (brand, account, key, language).
+        validators: list = []

@@ -1,0 +1,489 @@
+"""Writes on conversations and messages: assignment, claim next, resolve, snooze, replies,
+notes, and the outcome of a send.
+
+Every write announces what changed through `messaging.hooks` after commit; routing's
+console listens. Replies are stored first (queued) and sent by `message_send_task`.
+"""
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.errors import Conflict, InvalidInput, RoleRequired
+from accounts.models import Membership, Role
+from accounts.scope import Scope, access
+from accounts.wechat_clients import client_for
+from followers.models import Follower
+from followers.window import WindowClosed, window_consume, window_state
+from messaging.errors import NoAssignee, ReplyRefused
+from messaging.hooks import announce
+from messaging.models import Conversation, Message
+from messaging.prepared import normalize_language, prepared_render, prepared_resolve
+from messaging.selectors import conversation_queryset, window_refusal
+from wechat.errors import (
+    NotFollowing,
+    OutsideWindow,
+    RequestValidationError,
+    SendLimitReached,
+    TransportError,
+    WeChatError,
+)
+
+__all__ = [
+    "conversation_assign",
+    "conversation_claim_next",
+    "conversation_resolve",
+    "conversation_snooze",
+    "conversations_wake_snoozed",
+    "message_deliver",
+    "message_note",
+    "message_reply",
+    "prepared_render",
+]
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMIT = 2000  # characters; the platform refuses kf texts much past 2,048 bytes of UTF-8
+IMAGE_LIMIT = 10 * 1024 * 1024  # temporary image media: 10 MB
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/bmp"}
+
+
+# -- announcements ----------------------------------------------------------------------
+
+
+def _announce_conversation(conversation: Conversation, reason: str) -> None:
+    announce("conversation.changed", {
+        "brand_id": conversation.brand_id,
+        "conversation_id": conversation.pk,
+        "account_id": conversation.channel_account_id,
+        "handling_account_id": conversation.handling_account_id,
+        "assignee_id": conversation.assignee_id,
+        "team_id": conversation.team_id,
+        "status": conversation.status,
+        "reason": reason,
+    })
+
+
+def _announce_message(message: Message) -> None:
+    announce("message.created", {
+        "brand_id": message.brand_id,
+        "conversation_id": message.conversation_id,
+        "message_id": message.pk,
+        "account_id": message.account_id,
+        "direction": message.direction,
+    })
+
+
+def _announce_status(message: Message) -> None:
+    announce("message.status", {
+        "brand_id": message.brand_id,
+        "conversation_id": message.conversation_id,
+        "message_id": message.pk,
+        "status": message.status,
+        "errcode": message.errcode,
+        "error_reason": message.error_reason,
+    })
+
+
+# -- conversations ----------------------------------------------------------------------
+
+
+def _lock(scope: Scope, conversation: Conversation) -> Conversation:
+    """The conversation row, re-read through the scope and locked FOR UPDATE (the caller
+    holds a transaction)."""
+    return access(conversation_queryset(scope=scope).select_for_update(of=("self",)),
+                  conversation.pk)
+
+
+def _serves(member: Membership, conversation: Conversation) -> bool:
+    if member.is_brand_wide or member.teams.filter(pk=conversation.team_id).exists():
+        return True
+    served = set(member.accounts.values_list("pk", flat=True))
+    # No served accounts means every account (DESIGN.md: "none = all").
+    return not served or conversation.handling_account_id in served
+
+
+def conversation_assign(
+    *, scope: Scope, conversation: Conversation, assignee: Membership | None
+) -> Conversation:
+    """Give the conversation to a member who serves its handling account (or to nobody).
+    Agents may only take a conversation themselves or let go of their own."""
+    if assignee is not None and assignee.brand_id != scope.brand_id:
+        raise NoAssignee()
+    with transaction.atomic():
+        conversation = _lock(scope, conversation)
+        if scope.role == Role.AGENT:
+            me = scope.membership
+            mine_or_free = conversation.assignee_id in (None, getattr(me, "pk", None))
+            if me is None or (assignee is not None and assignee.pk != me.pk) or (
+                assignee is None and not mine_or_free
+            ):
+                raise RoleRequired()
+        if assignee is not None and not _serves(assignee, conversation):
+            raise NoAssignee()
+        if conversation.assignee_id == getattr(assignee, "pk", None):
+            return conversation
+        conversation.assignee = assignee
+        conversation.save(update_fields=["assignee"])
+        _announce_conversation(conversation, "assigned")
+    return conversation
+
+
+def conversation_claim_next(*, scope: Scope) -> Conversation | None:
+    """Take the longest-waiting open, unassigned conversation of my queues (my teams' and my
+    accounts'), or None when they are empty. Rows another agent is claiming at this
+    instant are skipped, never waited for, so two agents never get the same one."""
+    me = scope.membership
+    if me is None:
+        raise InvalidInput("only a member can claim a conversation")
+    # A member serving every account has every conversation of the brand in their queues.
+    queues = Q()
+    if scope.account_ids is not None:
+        queues = Q(team_id__in=me.teams.values("pk")) | Q(
+            handling_account_id__in=scope.account_ids
+        )
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.filter(
+                queues, brand_id=scope.brand_id, status=Conversation.Status.OPEN,
+                assignee__isnull=True,
+            )
+            .order_by(F("waiting_since").asc(nulls_last=True), "opened_at", "pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
+        if conversation is None:
+            return None
+        conversation.assignee = me
+        conversation.save(update_fields=["assignee"])
+        _announce_conversation(conversation, "assigned")
+    return conversation
+
+
+def conversation_resolve(*, scope: Scope, conversation: Conversation) -> Conversation:
+    """Close the conversation; the follower's next message reopens it (ingestion)."""
+    with transaction.atomic():
+        conversation = _lock(scope, conversation)
+        if conversation.status == Conversation.Status.RESOLVED:
+            return conversation
+        conversation.status = Conversation.Status.RESOLVED
+        conversation.resolved_at = timezone.now()
+        conversation.waiting_since = None
+        conversation.snoozed_until = None
+        conversation.save(
+            update_fields=["status", "resolved_at", "waiting_since", "snoozed_until"]
+        )
+        _announce_conversation(conversation, "resolved")
+    return conversation
+
+
+def conversation_snooze(
+    *, scope: Scope, conversation: Conversation, until: datetime
+) -> Conversation:
+    """Hide the conversation from the boxes until `until`; a new message or the wake-up
+    sweep brings it back."""
+    if until <= timezone.now():
+        raise InvalidInput("snooze until a time in the future")
+    with transaction.atomic():
+        conversation = _lock(scope, conversation)
+        if conversation.status == Conversation.Status.RESOLVED:
+            raise Conflict("a resolved conversation cannot be snoozed")
+        conversation.status = Conversation.Status.SNOOZED
+        conversation.snoozed_until = until
+        conversation.save(update_fields=["status", "snoozed_until"])
+        _announce_conversation(conversation, "snoozed")
+    return conversation
+
+
+def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
+    """System sweep (every brand): reopen snoozed conversations whose time has come."""
+    now = now or timezone.now()
+    woken = 0
+    with transaction.atomic():
+        due = Conversation.objects.filter(
+            status=Conversation.Status.SNOOZED, snoozed_until__lte=now
+        ).select_for_update(skip_locked=True, of=("self",))
+        for conversation in due:
+            conversation.status = Conversation.Status.OPEN
+            conversation.snoozed_until = None
+            conversation.save(update_fields=["status", "snoozed_until"])
+            _announce_conversation(conversation, "status")
+            woken += 1
+    return woken
+
+
+# -- replies and notes ------------------------------------------------------------------
+
+
+def sender_display(*, by: Membership | None, conversation: Conversation) -> str:
+    """The customer-facing identity of a reply, e.g. "Lily · Shanghai Bund hotel"."""
+    account_name = conversation.channel_account.name
+    if by is None:
+        return account_name
+    return f"{by.display_name or by.user.get_short_name()} · {account_name}"
+
+
+def _reply_content(
+    *, scope: Scope, conversation: Conversation, text: str, media_id: str,
+    prepared_key: str, language: str, image: UploadedFile | None, by: Membership | None,
+) -> dict:
+    """What the Message row will hold; refuses empty, mixed or oversize replies."""
+    given = [bool(text.strip()), bool(media_id), bool(prepared_key), image is not None]
+    if sum(given) != 1:
+        raise InvalidInput("send one thing: a text, a prepared response or an image")
+    if prepared_key:
+        account = conversation.handling_account
+        text = prepared_render(
+            scope=scope, account=account, key=prepared_key,
+            language=language or conversation.language, customer=conversation.customer,
+            agent=by,
+        )
+        chosen = prepared_resolve(brand_id=scope.brand_id, account=account, key=prepared_key,
+                                  language=language or conversation.language)
+        payload = {"prepared_key": prepared_key,
+                   "language": chosen.language if chosen else normalize_language(language)}
+        return {"msg_type": "text", "content": text, "payload": payload}
+    if text:
+        if len(text) > TEXT_LIMIT:
+            raise InvalidInput(f"a reply holds at most {TEXT_LIMIT} characters")
+        return {"msg_type": "text", "content": text, "payload": {}}
+    if media_id:
+        return {"msg_type": "image", "content": "", "payload": {"media_id": media_id}}
+    if image is None:  # unreachable: exactly one of the four was given
+        raise InvalidInput("send one thing: a text, a prepared response or an image")
+    if image.size and image.size > IMAGE_LIMIT:
+        raise InvalidInput("an image may be at most 10 MB")
+    if (image.content_type or "") not in IMAGE_TYPES:
+        raise InvalidInput("send a JPEG, PNG, GIF or BMP image")
+    return {"msg_type": "image", "content": "", "payload": {}, "media": image}
+
+
+def message_reply(
+    *, scope: Scope, conversation: Conversation, text: str = "", media_id: str = "",
+    prepared_key: str = "", language: str = "", by: Membership | None,
+    image: UploadedFile | None = None,
+) -> Message:
+    """Store a reply (queued) and send it after commit through the channel account.
+
+    Refused up front, with the reason, when the portal's record of the reply window says
+    the platform would refuse it; otherwise one window send is consumed here, under the
+    follower's row lock, so two agents cannot both spend the last one.
+    """
+    content = _reply_content(
+        scope=scope, conversation=conversation, text=text, media_id=media_id,
+        prepared_key=prepared_key, language=language, image=image, by=by,
+    )
+    from messaging.tasks import message_send_task
+
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = _lock(scope, conversation)
+        follower = Follower.objects.select_for_update().get(pk=conversation.follower_id)
+        refusal = window_refusal(follower=follower, state=window_state(follower=follower,
+                                                                       now=now), now=now)
+        if refusal is not None:
+            raise ReplyRefused(refusal)
+        try:
+            window_consume(follower=follower, now=now)
+        except WindowClosed as exc:
+            raise ReplyRefused(exc.reason) from exc
+        message = Message.objects.create(
+            brand_id=conversation.brand_id,
+            conversation=conversation,
+            account_id=conversation.channel_account_id,
+            direction=Message.Direction.OUTBOUND,
+            status=Message.Status.QUEUED,
+            sender=by,
+            sender_display=sender_display(by=by, conversation=conversation),
+            **content,
+        )
+        conversation.first_response_at = conversation.first_response_at or now
+        conversation.waiting_since = None
+        conversation.last_message_at = now
+        conversation.save(update_fields=["first_response_at", "waiting_since",
+                                         "last_message_at"])
+        # Announced before the send is queued, so screens see the message before its status.
+        _announce_message(message)
+        _announce_conversation(conversation, "status")
+        transaction.on_commit(lambda: message_send_task.delay(message.pk))
+    return message
+
+
+def message_note(
+    *, scope: Scope, conversation: Conversation, text: str, by: Membership | None
+) -> Message:
+    """A private note on the conversation. Never sent: the follower does not see it."""
+    if not text.strip():
+        raise InvalidInput("a note needs a text")
+    with transaction.atomic():
+        conversation = _lock(scope, conversation)
+        message = Message.objects.create(
+            brand_id=conversation.brand_id,
+            conversation=conversation,
+            account_id=conversation.channel_account_id,
+            direction=Message.Direction.NOTE,
+            msg_type="text",
+            content=text,
+            sender=by,
+            sender_display=(by.display_name or by.user.get_short_name()) if by else "",
+        )
+        _announce_message(message)
+    return message
+
+
+# -- sending ----------------------------------------------------------------------------
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+    RETRY = "retry"  # put back in the queue; the task retries with backoff
+    TAKEN = "taken"  # another worker has it, or it is no longer queued
+    GONE = "gone"
+
+
+# Answers the platform gives *instead of* doing the work: nothing was delivered.
+TRANSIENT_ERRCODES = frozenset({-1, 45011})
+FAILURE_REASONS = {
+    OutsideWindow: "outside the 48-hour window",
+    NotFollowing: "the follower has unfollowed",
+    SendLimitReached: "reply limit reached for this window",
+}
+MAYBE_DELIVERED = (
+    "WeChat did not confirm this message and may have delivered it: check with the "
+    "follower before sending it again"
+)
+
+
+class _Transient(Exception):
+    """A failure after which nothing can have reached the follower."""
+
+
+def _ensure_media(client: object, message: Message) -> str:
+    """The image's media id, uploading the stored file once (kept on the row, so a retried
+    send does not upload again). Upload failures are transient: nothing was sent yet."""
+    media_id = message.payload.get("media_id", "")
+    if media_id:
+        return media_id
+    try:
+        with message.media.open("rb") as fh:
+            content = fh.read()
+        name = message.media.name.rsplit("/", 1)[-1]
+        answer = client.media_upload("image", name, content, content_type=_image_type(name))
+    except TransportError as exc:
+        raise _Transient(str(exc)) from exc
+    except WeChatError as exc:
+        if exc.errcode in TRANSIENT_ERRCODES:
+            raise _Transient(str(exc)) from exc
+        raise
+    media_id = str(answer["media_id"])
+    message.payload = {**message.payload, "media_id": media_id}
+    Message.objects.filter(pk=message.pk).update(payload=message.payload)
+    return media_id
+
+
+def _image_type(name: str) -> str:
+    ext = name.rsplit(".", 1)[-1].lower()
+    return {"png": "image/png", "gif": "image/gif", "bmp": "image/bmp"}.get(ext, "image/jpeg")
+
+
+def _send(message: Message) -> None:
+    client = client_for(message.account)
+    openid = message.conversation.follower.openid
+    if message.msg_type == "image":
+        client.custom_send_image(openid, _ensure_media(client, message))
+    else:
+        client.custom_send_text(openid, message.content)
+
+
+def _finish(message: Message, status: str, *, errcode: int | None = None,
+            reason: str = "") -> None:
+    message.status, message.errcode, message.error_reason = status, errcode, reason[:255]
+    message.sent_at = timezone.now() if status == Message.Status.SENT else None
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=status, errcode=errcode, error_reason=message.error_reason,
+            sent_at=message.sent_at,
+        )
+        _announce_status(message)
+
+
+def _mark_unfollowed(message: Message) -> None:
+    """The platform says the follower left (43004): record it as ingestion would."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = Follower.objects.filter(
+            pk=message.conversation.follower_id, subscribed=True
+        ).update(subscribed=False, unsubscribed_at=now)
+        if changed:
+            _announce_conversation(message.conversation, "unsubscribed")
+
+
+def message_deliver(*, message_id: int, final_attempt: bool = False) -> SendOutcome:
+    """Send one queued reply and write the outcome back (the task's body).
+
+    The claim is a conditional update (queued → sending): zero rows means another worker
+    has it. Transient failures put it back to queued and answer RETRY, unless this is the
+    final attempt. A send that may have reached the platform is never repeated: it is
+    marked failed with a reason that says so.
+    """
+    claimed = Message.objects.filter(
+        pk=message_id, status=Message.Status.QUEUED, direction=Message.Direction.OUTBOUND
+    ).update(status=Message.Status.SENDING)
+    if not claimed:
+        if not Message.objects.filter(pk=message_id).exists():
+            logger.info("reply to send is gone", extra={"message_id": message_id})
+            return SendOutcome.GONE
+        return SendOutcome.TAKEN
+    message = Message.objects.select_related(
+        "account", "conversation__follower", "conversation__channel_account"
+    ).get(pk=message_id)
+    try:
+        try:
+            _send(message)
+        except TransportError as exc:
+            if exc.maybe_sent:
+                _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED)
+                logger.warning("reply may have been sent", extra={"message_id": message_id})
+                return SendOutcome.FAILED
+            raise _Transient(str(exc)) from exc
+        except WeChatError as exc:
+            if exc.errcode in TRANSIENT_ERRCODES:
+                raise _Transient(str(exc)) from exc
+            raise
+    except _Transient as exc:
+        if not final_attempt:
+            Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
+                status=Message.Status.QUEUED
+            )
+            logger.info("reply send will be retried",
+                        extra={"message_id": message_id, "error": str(exc)})
+            return SendOutcome.RETRY
+        _finish(message, Message.Status.FAILED,
+                reason="WeChat stayed busy; the reply was not sent")
+        return SendOutcome.FAILED
+    except WeChatError as exc:
+        reason = next((r for cls, r in FAILURE_REASONS.items() if isinstance(exc, cls)),
+                      exc.reason)
+        _finish(message, Message.Status.FAILED, errcode=exc.errcode, reason=reason)
+        if isinstance(exc, NotFollowing):
+            _mark_unfollowed(message)
+        # A known business refusal, not a crash: logged at info.
+        logger.info("reply refused by the platform",
+                    extra={"message_id": message_id, "errcode": exc.errcode})
+        return SendOutcome.FAILED
+    except RequestValidationError as exc:
+        _finish(message, Message.Status.FAILED, reason=str(exc))
+        return SendOutcome.FAILED
+    except Exception:
+        # Never leave a reply in "sending" after a bug or a misconfiguration.
+        logger.exception("reply send crashed", extra={"message_id": message_id})
+        _finish(message, Message.Status.FAILED, reason="the reply could not be sent")
+        return SendOutcome.FAILED
+    _finish(message, Message.Status.SENT)
+    return SendOutcome.SENT

@@ -1,0 +1,723 @@
+/* The agents' console. Vanilla JS, no dependencies.
+ *
+ * The page's data comes from the REST API (which applies the member's scope); the
+ * websocket only says *that* something changed (ids, a status, a snippet), and the script
+ * reloads what is on screen. After a reconnect or an "overflow" it reloads everything, so
+ * nothing missed while away stays missing.
+ */
+(function () {
+  "use strict";
+
+  const cfg = JSON.parse(document.getElementById("console-config").textContent);
+  const T = cfg.strings;
+  const $ = (id) => document.getElementById(id);
+  const root = $("console");
+
+  const state = {
+    box: "mine",
+    filters: { status: "live" },
+    counts: {},
+    list: [],
+    currentId: null,
+    convo: null,
+    messages: [],
+    lastEventAt: null,
+    chosenPrepared: null,
+    presence: cfg.presence,
+    profile: null,
+    // The last snippet each conversation's events carried, shown under its name.
+    snippets: {},
+  };
+
+  // -- helpers --------------------------------------------------------------------------
+
+  function fmt(template, values) {
+    return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key] ?? ""));
+  }
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of [].concat(children || [])) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function csrfToken() {
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  async function api(method, url, body) {
+    const options = {
+      method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, options);
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = new Error((data && data.detail) || T.request_failed);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function urlWith(base, params) {
+    const url = new URL(base, window.location.origin);
+    for (const [key, value] of Object.entries(params || {})) {
+      if (value !== "" && value !== null && value !== undefined) url.searchParams.set(key, value);
+    }
+    return url.pathname + url.search;
+  }
+
+  function conversationUrl(id, action) {
+    return `${cfg.api.conversations}${id}/${action ? action + "/" : ""}`;
+  }
+
+  function minutesSince(iso) {
+    return iso ? Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000)) : null;
+  }
+
+  function duration(minutes) {
+    if (minutes < 60) return fmt(T.minutes, { n: minutes });
+    const hours = Math.floor(minutes / 60);
+    return fmt(T.hours_minutes, { h: hours, m: minutes % 60 });
+  }
+
+  function timeOf(iso) {
+    const date = new Date(iso);
+    return date.toLocaleString(document.documentElement.lang || undefined, {
+      month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    });
+  }
+
+  function accountName(id) {
+    const account = cfg.accounts.find((a) => a.id === id);
+    return account ? account.name : T.other_account;
+  }
+
+  function toast(text) {
+    $("c-refusal").textContent = text;
+  }
+
+  // Many events in a burst (a busy queue) cost one reload each of lists and thread.
+  const timers = {};
+  function soon(name, fn, delay) {
+    clearTimeout(timers[name]);
+    timers[name] = setTimeout(fn, delay === undefined ? 120 : delay);
+  }
+
+  // -- boxes, filters, the list -----------------------------------------------------------
+
+  function boxes() {
+    const list = [
+      { id: "mine", name: T.box_mine },
+      { id: "unassigned", name: T.box_unassigned },
+    ];
+    for (const team of cfg.teams) list.push({ id: `team:${team.id}`, name: team.name });
+    list.push({ id: "all", name: T.box_all });
+    return list;
+  }
+
+  function renderBoxes() {
+    const nav = $("c-boxes");
+    nav.replaceChildren(
+      ...boxes().map((box) =>
+        el("button", {
+          type: "button",
+          "data-box": box.id,
+          "data-testid": `box-${box.id}`,
+          "aria-current": String(state.box === box.id),
+          onclick: () => chooseBox(box.id),
+        }, [el("span", { text: box.name }), el("span", { class: "c-count", text: state.counts[box.id] ?? "·" })]),
+      ),
+    );
+  }
+
+  function chooseBox(box) {
+    state.box = box;
+    renderBoxes();
+    loadList();
+  }
+
+  function fillSelect(select, options) {
+    for (const option of options) select.append(el("option", { value: option.id, text: option.name }));
+  }
+
+  function setupFilters() {
+    const form = $("c-filters");
+    fillSelect(form.querySelector("[name=account]"), cfg.accounts);
+    fillSelect(form.querySelector("[name=status]"), cfg.statuses);
+    fillSelect(form.querySelector("[name=language]"), cfg.languages);
+    fillSelect(form.querySelector("[name=tag]"), cfg.tags);
+    form.addEventListener("change", () => {
+      for (const field of form.querySelectorAll("select, input")) state.filters[field.name] = field.value;
+      loadList();
+    });
+    fillSelect($("c-lang"), [{ id: "", name: T.customer_language }].concat(cfg.languages));
+  }
+
+  async function loadCounts() {
+    try {
+      state.counts = await api("GET", cfg.api.counts);
+    } catch (error) {
+      return;
+    }
+    renderBoxes();
+  }
+
+  async function loadList() {
+    const params = Object.assign({ box: state.box, page_size: 100 }, state.filters);
+    let data;
+    try {
+      data = await api("GET", urlWith(cfg.api.conversations, params));
+    } catch (error) {
+      return;
+    }
+    const before = new Map(state.list.map((c) => [c.id, c.last_message_at]));
+    state.list = data.results || data;
+    renderList(before);
+  }
+
+  function convoName(c) {
+    return (c.customer && c.customer.name) || (c.follower && (c.follower.remark || c.follower.openid)) || `#${c.id}`;
+  }
+
+  function assigneeName(c) {
+    return c.assignee ? c.assignee.display_name : T.unassigned;
+  }
+
+  function renderList(before) {
+    const list = $("c-list");
+    if (!state.list.length) {
+      list.replaceChildren(el("li", { class: "c-empty", text: T.empty_box }));
+      return;
+    }
+    list.replaceChildren(
+      ...state.list.map((c) => {
+        const waited = minutesSince(c.waiting_since);
+        const fresh = before && before.size && before.get(c.id) !== c.last_message_at;
+        return el("li", {
+          "data-id": c.id,
+          "data-testid": "conversation-item",
+          class: fresh ? "c-fresh" : null,
+          "aria-selected": String(c.id === state.currentId),
+          tabindex: "-1",
+          onclick: () => openConversation(c.id),
+        }, [
+          el("div", { class: "c-row1" }, [
+            el("span", { class: "c-name", text: convoName(c) }),
+            waited !== null ? el("span", { class: "c-wait", title: T.waiting, text: duration(waited) }) : null,
+          ]),
+          el("div", { class: "c-meta", text: [c.channel_account.name, statusLabel(c.status), assigneeName(c)].join(" · ") }),
+          state.snippets[c.id] ? el("div", { class: "c-snip", text: state.snippets[c.id] }) : null,
+        ]);
+      }),
+    );
+  }
+
+  function statusLabel(status) {
+    const found = cfg.statuses.find((s) => s.id === status);
+    return found ? found.name : status;
+  }
+
+  // -- the open conversation ---------------------------------------------------------------
+
+  async function openConversation(id) {
+    state.currentId = id;
+    state.chosenPrepared = null;
+    $("c-chosen").textContent = "";
+    toast("");
+    for (const item of $("c-list").children) item.setAttribute("aria-selected", String(Number(item.dataset.id) === id));
+    const selected = $("c-list").querySelector(`[data-id="${id}"]`);
+    if (selected) selected.scrollIntoView({ block: "nearest" });
+    await loadConversation();
+  }
+
+  async function loadConversation() {
+    const id = state.currentId;
+    if (!id) return;
+    let convo, history, profile;
+    try {
+      [convo, history, profile] = await Promise.all([
+        api("GET", conversationUrl(id)),
+        api("GET", urlWith(conversationUrl(id, "history"), { page_size: 500 })),
+        api("GET", cfg.api.profile.replace("/0/", `/${id}/`)),
+      ]);
+    } catch (error) {
+      if (error.status === 404) {
+        state.currentId = null;
+        state.convo = null;
+        renderThread();
+      }
+      return;
+    }
+    if (id !== state.currentId) return;
+    state.convo = convo;
+    state.profile = profile;
+    state.messages = history.results || history;
+    renderThread();
+    renderProfile();
+    renderReplyBox();
+  }
+
+  function deliveryLabel(m) {
+    if (m.direction !== "out") return null;
+    const text = { queued: T.queued, sending: T.sending, sent: T.sent, failed: T.failed }[m.status] || m.status;
+    const reason = m.status === "failed" && m.error_reason ? ` — ${m.error_reason}` : "";
+    return el("span", { class: `c-status-${m.status}`, "data-testid": "delivery", text: text + reason });
+  }
+
+  function renderThread() {
+    const convo = state.convo;
+    $("c-title").textContent = convo ? convoName(convo) : T.no_conversation;
+    $("c-subtitle").textContent = convo ? [convo.channel_account.name, statusLabel(convo.status), assigneeName(convo)].join(" · ") : "";
+    for (const id of ["c-assign", "c-resolve", "c-snooze"]) $(id).disabled = !convo;
+    if (convo) {
+      $("c-assign").disabled = Boolean(convo.assignee && convo.assignee.id === cfg.membership_id);
+      $("c-resolve").disabled = convo.status === "resolved";
+    }
+    const thread = $("c-thread");
+    const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;
+    thread.replaceChildren(
+      ...state.messages.map((m) => {
+        const other = convo && m.conversation !== convo.id;
+        const account = m.account || {};
+        const kind = m.direction === "in" ? "in" : m.direction;
+        return el("li", {
+          class: `c-msg ${kind}${other ? " other" : ""}`,
+          "data-id": m.id,
+          "data-testid": `message-${kind}`,
+          "data-status": m.status,
+        }, [
+          el("div", { class: "c-body", text: m.content || `[${m.msg_type}]` }),
+          el("div", { class: "c-foot" }, [
+            el("span", { class: "c-acct", "data-testid": "message-account", text: account.name || accountName(account.id) }),
+            m.direction === "note" ? el("span", { text: T.private_note }) : null,
+            m.sender_display ? el("span", { text: m.sender_display }) : null,
+            el("time", { datetime: m.created_at, text: timeOf(m.created_at) }),
+            deliveryLabel(m),
+          ]),
+        ]);
+      }),
+    );
+    if (atBottom || !thread.dataset.shown || thread.dataset.shown !== String(state.currentId)) {
+      thread.scrollTop = thread.scrollHeight;
+    }
+    thread.dataset.shown = String(state.currentId);
+  }
+
+  function dl(rows) {
+    const list = el("dl");
+    for (const [label, value] of rows) {
+      if (value === null || value === undefined || value === "") continue;
+      list.append(el("dt", { text: label }), el("dd", { text: value }));
+    }
+    return list;
+  }
+
+  function renderProfile() {
+    const panel = $("c-profile");
+    const convo = state.convo;
+    const profile = state.profile;
+    if (!convo || !profile) {
+      panel.replaceChildren(el("p", { class: "muted", text: T.open_one }));
+      return;
+    }
+    const customer = profile.customer || {};
+    const tags = [...new Set(profile.identities.flatMap((f) => f.tags))];
+    const scenes = profile.identities.filter((f) => f.qr_scene);
+    panel.replaceChildren(
+      el("h2", { "data-testid": "customer-name", text: customer.name || convoName(convo) }),
+      dl([[T.phone, customer.phone], [T.email, customer.email], [T.language, customer.language || convo.language]]),
+      el("h3", { text: T.identities }),
+      el("ul", { "data-testid": "identities" }, profile.identities.map((f) =>
+        el("li", {}, [
+          el("span", { class: "c-acct", text: f.account.name }), " ",
+          el("span", { class: "muted", text: f.subscribed ? T.following : T.unfollowed }),
+          el("div", {}, el("code", { text: f.openid })),
+        ]))),
+      el("h3", { text: T.tags }),
+      el("div", { class: "c-tags", "data-testid": "tags" }, tags.length ? tags.map((t) => el("span", { class: "tag", text: t })) : el("span", { class: "muted", text: "—" })),
+      el("h3", { text: T.qr_source }),
+      el("ul", {}, scenes.length ? scenes.map((f) => el("li", { text: `${f.qr_scene} (${f.account.name})` })) : el("li", { class: "muted", text: "—" })),
+      el("h3", { text: T.notes }),
+      el("p", { class: "c-notes", text: customer.notes || "—" }),
+      el("h3", { text: T.attributes }),
+      dl(Object.entries(customer.attributes || {}).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : v])),
+    );
+  }
+
+  // -- the reply box ---------------------------------------------------------------------
+
+  function isNote() {
+    return $("c-note").checked;
+  }
+
+  function renderReplyBox() {
+    const convo = state.convo;
+    const windowBox = $("c-window");
+    const send = $("c-send");
+    $("c-reply").classList.toggle("is-note", isNote());
+    if (!convo) {
+      windowBox.textContent = "";
+      send.disabled = true;
+      $("c-sendas").textContent = "";
+      return;
+    }
+    const name = cfg.display_name || T.you;
+    $("c-sendas").textContent = isNote() ? name : `${name} · ${convo.channel_account.name}`;
+    const win = convo.window || { open: false, reason: T.window_unknown };
+    windowBox.classList.toggle("closed", !win.open);
+    if (win.open) {
+      const left = win.expires_at ? Math.max(0, Math.round((Date.parse(win.expires_at) - Date.now()) / 60000)) : null;
+      windowBox.textContent = fmt(T.window_open, { time: left === null ? "—" : duration(left), n: win.sends_left });
+    } else {
+      windowBox.textContent = fmt(T.window_closed, { reason: win.reason || T.window_unknown });
+    }
+    const refused = !isNote() && !win.open;
+    send.disabled = refused;
+    send.title = refused ? win.reason || "" : "";
+    $("c-refusal").textContent = refused ? win.reason || T.window_unknown : "";
+  }
+
+  async function sendReply(event) {
+    if (event) event.preventDefault();
+    const convo = state.convo;
+    if (!convo || $("c-send").disabled) return;
+    const text = $("c-text").value.trim();
+    const body = {};
+    if (isNote()) {
+      if (!text) return;
+      body.kind = "note";
+      body.text = text;
+    } else if (state.chosenPrepared && !text) {
+      body.prepared_key = state.chosenPrepared.key;
+      body.language = $("c-lang").value;
+    } else if (text) {
+      body.text = text;
+    } else {
+      return;
+    }
+    $("c-send").disabled = true;
+    try {
+      await api("POST", conversationUrl(convo.id, "messages"), body);
+      $("c-text").value = "";
+      state.chosenPrepared = null;
+      $("c-chosen").textContent = "";
+      $("c-text").placeholder = $("c-text").dataset.placeholder;
+      toast("");
+    } catch (error) {
+      toast(error.message);
+    } finally {
+      await loadConversation();
+      soon("list", refreshLists);
+    }
+  }
+
+  // Prepared responses: type to search, arrows and Enter to pick; the pick is sent as a
+  // prepared response (the server renders the account's version in the chosen language).
+  async function searchPrepared() {
+    const q = $("c-prepared-q").value.trim();
+    const results = $("c-prepared-results");
+    if (!state.convo) return;
+    let data;
+    try {
+      data = await api("GET", urlWith(cfg.api.prepared, {
+        q, account: state.convo.handling_account.id, language: $("c-lang").value || state.convo.language,
+      }));
+    } catch (error) {
+      return;
+    }
+    const items = data.results || data;
+    results.hidden = false;
+    results.replaceChildren(
+      ...(items.length ? items.map((p, i) =>
+        el("li", {
+          "data-key": p.key,
+          "data-testid": "prepared-item",
+          "aria-selected": String(i === 0),
+          onmousedown: (e) => { e.preventDefault(); choosePrepared(p); },
+        }, [el("div", { text: `${p.title} (${p.key})` }), el("div", { class: "c-pbody", text: p.body })]))
+        : [el("li", { class: "c-empty", text: T.no_prepared })]),
+    );
+    results._items = items;
+  }
+
+  function choosePrepared(p) {
+    state.chosenPrepared = p;
+    $("c-prepared-results").hidden = true;
+    $("c-prepared-q").value = "";
+    $("c-text").value = "";
+    $("c-text").placeholder = p.body;
+    $("c-chosen").textContent = fmt(T.prepared_chosen, { title: p.title });
+    $("c-text").focus();
+  }
+
+  function preparedKeys(event) {
+    const results = $("c-prepared-results");
+    const items = results._items || [];
+    const nodes = [...results.querySelectorAll("[data-key]")];
+    let index = nodes.findIndex((n) => n.getAttribute("aria-selected") === "true");
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      index = Math.max(0, Math.min(nodes.length - 1, index + (event.key === "ArrowDown" ? 1 : -1)));
+      nodes.forEach((n, i) => n.setAttribute("aria-selected", String(i === index)));
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (items[index]) choosePrepared(items[index]);
+    } else if (event.key === "Escape") {
+      results.hidden = true;
+    }
+  }
+
+  // -- actions ---------------------------------------------------------------------------
+
+  async function act(method, url, body, after) {
+    try {
+      const data = await api(method, url, body);
+      toast("");
+      if (after) await after(data);
+    } catch (error) {
+      toast(error.message);
+    }
+    refreshLists();
+  }
+
+  function assignToMe() {
+    if (!state.convo) return;
+    act("POST", conversationUrl(state.convo.id, "assign"), { assignee: cfg.membership_id }, loadConversation);
+  }
+
+  function claimNext() {
+    act("POST", cfg.api.claim_next, {}, async (data) => {
+      if (data && data.id) {
+        state.box = "mine";
+        renderBoxes();
+        await loadList();
+        await openConversation(data.id);
+      } else {
+        toast(T.nothing_waiting);
+      }
+    });
+  }
+
+  function resolve() {
+    if (!state.convo || state.convo.status === "resolved") return;
+    act("POST", conversationUrl(state.convo.id, "resolve"), {}, loadConversation);
+  }
+
+  function snooze() {
+    const minutes = Number($("c-snooze").value);
+    $("c-snooze").value = "";
+    if (!state.convo || !minutes) return;
+    act("POST", conversationUrl(state.convo.id, "snooze"), { minutes }, loadConversation);
+  }
+
+  function setPresence(presence) {
+    state.presence = presence;
+    $("c-presence").value = presence;
+    send({ type: "presence", presence });
+  }
+
+  function refreshLists() {
+    loadCounts();
+    loadList();
+  }
+
+  function reloadAll() {
+    refreshLists();
+    loadConversation();
+  }
+
+  // -- the websocket ---------------------------------------------------------------------
+
+  let socket = null;
+  let attempts = 0;
+  let pingTimer = null;
+  let pongDue = null;
+
+  function setConnection(status) {
+    root.dataset.connection = status;
+    $("c-conn").textContent = { online: T.live, connecting: T.connecting, offline: T.reconnecting }[status];
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function connect() {
+    setConnection("connecting");
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${window.location.host}${cfg.ws}`);
+    socket.addEventListener("open", () => {
+      setConnection("online");
+      // Tell the server what we last saw; it answers "resync" with what was missed.
+      send({ type: "hello", since: state.lastEventAt });
+      clearInterval(pingTimer);
+      pingTimer = setInterval(ping, 20000);
+    });
+    socket.addEventListener("message", (event) => {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      handle(data);
+    });
+    socket.addEventListener("close", () => {
+      clearInterval(pingTimer);
+      clearTimeout(pongDue);
+      setConnection("offline");
+      // Backoff with jitter, capped, so a restarted server is not stormed by every screen.
+      const delay = Math.min(15000, 500 * 2 ** attempts) * (0.75 + Math.random() * 0.5);
+      attempts += 1;
+      setTimeout(connect, delay);
+    });
+  }
+
+  function ping() {
+    send({ type: "ping" });
+    clearTimeout(pongDue);
+    pongDue = setTimeout(() => socket && socket.close(), 10000);
+  }
+
+  function touches(event) {
+    return state.currentId && event.conversation_id === state.currentId;
+  }
+
+  function handle(event) {
+    if (event.at) state.lastEventAt = event.at;
+    switch (event.type) {
+      case "hello":
+        attempts = 0;
+        break;
+      case "resync":
+        state.lastEventAt = event.now;
+        if (state.synced) reloadAll();
+        state.synced = true;
+        break;
+      case "overflow":
+        reloadAll();
+        break;
+      case "pong":
+        clearTimeout(pongDue);
+        break;
+      case "message":
+        if (event.direction !== "note") state.snippets[event.conversation_id] = event.snippet;
+        soon("list", refreshLists);
+        if (touches(event)) soon("thread", loadConversation, 60);
+        break;
+      case "message.status":
+        if (touches(event)) updateStatus(event);
+        break;
+      case "conversation":
+        soon("list", refreshLists);
+        if (touches(event)) soon("thread", loadConversation, 60);
+        break;
+      case "presence":
+        if (event.membership_id === cfg.membership_id) {
+          state.presence = event.presence;
+          $("c-presence").value = event.presence;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  function updateStatus(event) {
+    const message = state.messages.find((m) => m.id === event.message_id);
+    if (!message) {
+      soon("thread", loadConversation, 60);
+      return;
+    }
+    message.status = event.status;
+    message.errcode = event.errcode;
+    message.error_reason = event.error_reason;
+    renderThread();
+  }
+
+  // -- keyboard --------------------------------------------------------------------------
+
+  function typing(target) {
+    return target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  }
+
+  function step(delta) {
+    if (!state.list.length) return;
+    const index = state.list.findIndex((c) => c.id === state.currentId);
+    const next = index === -1 ? 0 : Math.max(0, Math.min(state.list.length - 1, index + delta));
+    openConversation(state.list[next].id);
+  }
+
+  function keys(event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      if (event.target === $("c-text")) sendReply(event);
+      return;
+    }
+    if (event.key === "Escape") {
+      $("c-help").hidden = true;
+      $("c-prepared-results").hidden = true;
+      if (typing(event.target)) event.target.blur();
+      return;
+    }
+    if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const actions = {
+      j: () => step(1),
+      k: () => step(-1),
+      r: () => $("c-text").focus(),
+      n: claimNext,
+      e: resolve,
+      "?": () => { $("c-help").hidden = !$("c-help").hidden; },
+    };
+    if (actions[event.key]) {
+      event.preventDefault();
+      actions[event.key]();
+    }
+  }
+
+  // -- start -----------------------------------------------------------------------------
+
+  function start() {
+    $("c-text").dataset.placeholder = $("c-text").placeholder;
+    renderBoxes();
+    setupFilters();
+    renderReplyBox();
+    $("c-presence").value = state.presence;
+    $("c-presence").addEventListener("change", (e) => setPresence(e.target.value));
+    $("c-assign").addEventListener("click", assignToMe);
+    $("c-claim").addEventListener("click", claimNext);
+    $("c-resolve").addEventListener("click", resolve);
+    $("c-snooze").addEventListener("change", snooze);
+    $("c-reply").addEventListener("submit", sendReply);
+    $("c-note").addEventListener("change", renderReplyBox);
+    $("c-prepared-q").addEventListener("input", () => soon("prepared", searchPrepared, 150));
+    $("c-prepared-q").addEventListener("focus", searchPrepared);
+    $("c-prepared-q").addEventListener("blur", () => setTimeout(() => { $("c-prepared-results").hidden = true; }, 150));
+    $("c-prepared-q").addEventListener("keydown", preparedKeys);
+    $("c-help-close").addEventListener("click", () => { $("c-help").hidden = true; });
+    document.addEventListener("keydown", keys);
+    // The window's remaining time counts down on screen.
+    setInterval(() => { if (state.convo) renderReplyBox(); }, 30000);
+    refreshLists();
+    connect();
+  }
+
+  start();
+})();
