@@ -15,18 +15,18 @@ from django.views.decorators.http import require_POST
 from accounts import connection, selectors, services
 from accounts.capabilities import account_capabilities
 from accounts.crypto_fields import mask_secret
-from accounts.health import account_health
 from accounts.errors import DomainError, NotInScope, RoleRequired
 from accounts.forms import (
     AcceptInvitationForm,
-    AppSecretForm,
     AccountForm,
     ApiKeyForm,
+    AppSecretForm,
     BrandSettingsForm,
     InvitationForm,
     MembershipForm,
     TeamForm,
 )
+from accounts.health import account_health
 from accounts.middleware import SESSION_BRAND_KEY
 from accounts.models import Membership, User
 from accounts.scope import Scope, access
@@ -34,7 +34,7 @@ from accounts.serializers import callback_url
 
 FRESH_CONNECTION_KEY = "fresh_connection"
 FRESH_API_KEY = "fresh_api_key"
-FRESH_SECRET_KEY = "fresh_secret"
+FRESH_SECRET_KEY = "fresh_secret"  # noqa: S105 (a session key name, not a secret)
 
 
 def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
