@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -93,7 +94,7 @@ def platform_active() -> PlatformApp | None:
     return PlatformApp.objects.filter(is_active=True).order_by("pk").first()
 
 
-def pending_in_scope(*, scope: Scope) -> Any:
+def pending_in_scope(*, scope: Scope) -> QuerySet[PendingAuthorization]:
     """Pending authorizations a request may complete: its own brand's only."""
     return PendingAuthorization.objects.filter(brand_id=scope.brand_id).select_related("platform")
 

@@ -144,6 +144,8 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE: dict = {
     # Renew access tokens before they expire, so requests rarely wait for one.
     "tokens-refresh-due": {"task": "accounts.tasks.tokens_refresh_due_task", "schedule": 60.0},
+    # Re-queue deliveries left unprocessed (a lost task, a broker outage).
+    "inbound-sweep": {"task": "messaging.tasks.inbound_sweep_task", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

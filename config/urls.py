@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, InvitationViewSet, MemberViewSet, TeamViewSet
+from config.env import env_bool
 from messaging.api import ConversationViewSet, PreparedResponseViewSet
 
 router = DefaultRouter()
@@ -29,3 +30,8 @@ urlpatterns = [
     path("console/", include("routing.urls")),
     path("", include("accounts.urls")),
 ]
+
+# bench/ingest.py's ceiling (one bare INSERT per request), never mounted in production.
+if env_bool("BENCH_CEILING", False):
+    urlpatterns.append(path("bench/", include("bench.ceiling_urls")))
+

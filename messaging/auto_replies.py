@@ -10,16 +10,22 @@ Business hours are not modelled yet (routing will own them): until then an accou
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import time
+from datetime import datetime
+from datetime import time as clock_time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from accounts.models import OfficialAccount
 from messaging.models import AutoReply
 
-PLACEHOLDER_OPENS = time(9, 0)
-PLACEHOLDER_CLOSES = time(21, 0)
+CACHE_SECONDS = 5.0
+_cache: dict[int, tuple[float, list[AutoReply]]] = {}
+
+PLACEHOLDER_OPENS = clock_time(9, 0)
+PLACEHOLDER_CLOSES = clock_time(21, 0)
 
 
 def is_off_hours(*, account: OfficialAccount, at: datetime) -> bool:
@@ -31,12 +37,29 @@ def is_off_hours(*, account: OfficialAccount, at: datetime) -> bool:
     return not PLACEHOLDER_OPENS <= local < PLACEHOLDER_CLOSES
 
 
+def _brand_rows(brand_id: int) -> list[AutoReply]:
+    # A brand has a handful of auto-replies and every text message asks for them: keep
+    # them in this process for a few seconds rather than query on every delivery. Saving
+    # or deleting one clears the cache here; other processes see it within CACHE_SECONDS.
+    now = time.monotonic()
+    hit = _cache.get(brand_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    rows = list(AutoReply.objects.filter(brand_id=brand_id, is_active=True).order_by("pk"))
+    _cache[brand_id] = (now + CACHE_SECONDS, rows)
+    return rows
+
+
+@receiver([post_save, post_delete], sender=AutoReply)
+def _forget_cached_rows(**_kwargs: object) -> None:
+    _cache.clear()
+
+
 def _candidates(*, account: OfficialAccount, kinds: list[str]) -> list[AutoReply]:
-    return list(
-        AutoReply.objects.filter(brand_id=account.brand_id, is_active=True, kind__in=kinds)
-        .filter(Q(account__isnull=True) | Q(account_id=account.pk))
-        .order_by("pk")
-    )
+    return [
+        row for row in _brand_rows(account.brand_id)
+        if row.kind in kinds and row.account_id in (None, account.pk)
+    ]
 
 
 def _rank(row: AutoReply, account_id: int, language: str) -> tuple[int, int]:

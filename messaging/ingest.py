@@ -40,6 +40,12 @@ AUTO_REPLY_SENDER = "Auto-reply"
 UNFOLLOWED_NOTE = "The follower unfollowed"
 _COMMON_FIELDS = {"to_user", "from_user", "create_time", "msg_type", "raw", "msg_id"}
 _KEY_MAX = Inbound._meta.get_field("dedupe_key").max_length
+_INSERT_INBOUND_ONCE = (
+    "INSERT INTO messaging_inbound (brand_id, account_id, dedupe_key, msg_type, event, openid,"
+    " payload, created_time, received_at, attempts)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id"
+)
 
 
 @dataclass(frozen=True)
@@ -90,15 +96,8 @@ def _insert_once(*, account: OfficialAccount, message: wx.Inbound, at: datetime,
         ops.adapt_datetimefield_value(now),
         0,
     ]
-    columns = ("brand_id", "account_id", "dedupe_key", "msg_type", "event", "openid",
-               "payload", "created_time", "received_at", "attempts")
-    sql = (
-        f"INSERT INTO {ops.quote_name(Inbound._meta.db_table)} ({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        "ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(_INSERT_INBOUND_ONCE, values)
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -174,6 +173,37 @@ def _content(message: wx.Message) -> tuple[str, dict]:
     return text, fields
 
 
+def _live_conversation_locked(*, account: OfficialAccount, openid: str) -> Conversation | None:
+    """The live conversation of ``openid`` on ``account`` with its follower, both rows
+    locked FOR UPDATE in one query (the common case: a follower writing again)."""
+    return (
+        Conversation.objects.select_for_update()
+        .select_related("follower")
+        .filter(channel_account=account, follower__account=account, follower__openid=openid)
+        .exclude(status=Conversation.Status.RESOLVED)
+        .first()
+    )
+
+
+def _resume(live: Conversation, follower: Follower, at: datetime,
+            reason: str | None) -> tuple[Conversation, str | None, bool]:
+    if reason is None and live.status != Conversation.Status.OPEN:
+        # A snoozed (or pending) conversation wakes when the follower writes.
+        reason = "reopened"
+    starts_wait = live.waiting_since is None
+    live.status = Conversation.Status.OPEN
+    live.snoozed_until = None
+    live.resolved_at = None
+    live.last_message_at = max(live.last_message_at, at)
+    if starts_wait:
+        live.waiting_since = at
+    if live.customer_id is None and follower.customer_id:
+        live.customer_id = follower.customer_id
+    live.save(update_fields=["status", "snoozed_until", "resolved_at", "last_message_at",
+                             "waiting_since", "customer"])
+    return live, reason, starts_wait
+
+
 def conversation_open_or_resume(
     *, follower: Follower, account: OfficialAccount, at: datetime
 ) -> tuple[Conversation, str | None, bool]:
@@ -191,47 +221,38 @@ def conversation_open_or_resume(
         .exclude(status=Conversation.Status.RESOLVED)
         .first()
     )
-    reason: str | None = None
-    if live is None:
-        live = (
-            Conversation.objects.select_for_update()
-            .filter(follower=follower, status=Conversation.Status.RESOLVED,
-                    resolved_at__gte=at - REOPEN_WITHIN)
-            .order_by("-resolved_at")
-            .first()
-        )
-        if live is None:
-            conversation = Conversation.objects.create(
-                brand_id=account.brand_id, channel_account=account, handling_account=account,
-                follower=follower, customer_id=follower.customer_id,
-                status=Conversation.Status.OPEN, language=follower.language,
-                opened_at=at, last_message_at=at, waiting_since=at,
-            )
-            return conversation, "opened", True
-        live.resolved_at = None
-        reason = "reopened"
-    elif live.status != Conversation.Status.OPEN:
-        # A snoozed (or pending) conversation wakes when the follower writes.
-        reason = "reopened"
-    starts_wait = live.waiting_since is None
-    live.status = Conversation.Status.OPEN
-    live.snoozed_until = None
-    live.last_message_at = max(live.last_message_at, at)
-    if starts_wait:
-        live.waiting_since = at
-    if live.customer_id is None and follower.customer_id:
-        live.customer_id = follower.customer_id
-    live.save(update_fields=["status", "snoozed_until", "resolved_at", "last_message_at",
-                             "waiting_since", "customer"])
-    return live, reason, starts_wait
+    if live is not None:
+        return _resume(live, follower, at, None)
+    recent = (
+        Conversation.objects.select_for_update()
+        .filter(follower=follower, status=Conversation.Status.RESOLVED,
+                resolved_at__gte=at - REOPEN_WITHIN)
+        .order_by("-resolved_at")
+        .first()
+    )
+    if recent is not None:
+        return _resume(recent, follower, at, "reopened")
+    conversation = Conversation.objects.create(
+        brand_id=account.brand_id, channel_account=account, handling_account=account,
+        follower=follower, customer_id=follower.customer_id,
+        status=Conversation.Status.OPEN, language=follower.language,
+        opened_at=at, last_message_at=at, waiting_since=at,
+    )
+    return conversation, "opened", True
 
 
 def _user_message(ctx: IngestContext, message: wx.Message) -> str | None:
     account = ctx.account
-    follower, _created = follower_upsert(account=account, openid=message.from_user, at=ctx.at)
-    conversation, reason, starts_wait = conversation_open_or_resume(
-        follower=follower, account=account, at=ctx.at
-    )
+    live = _live_conversation_locked(account=account, openid=message.from_user)
+    if live is not None:
+        follower = live.follower
+        conversation, reason, starts_wait = _resume(live, follower, ctx.at, None)
+    else:
+        follower, _created = follower_upsert(account=account, openid=message.from_user,
+                                             at=ctx.at)
+        conversation, reason, starts_wait = conversation_open_or_resume(
+            follower=follower, account=account, at=ctx.at
+        )
     text, fields = _content(message)
     stored = Message.objects.create(
         brand_id=account.brand_id, conversation=conversation, account=account,

@@ -1,12 +1,13 @@
 """Prepared responses: a brand library with per-account overrides, in three languages.
 
 Resolution for (account, key, language): walk the languages requested → the account's
-first language → en; in each, the account's own version wins over the brand-wide one.
-The first language with any version wins, so an account's English override never hides
-the brand's Chinese text from an agent who asked for Chinese.
+first language → en (→ whatever version exists); in each, the account's own version wins
+over the brand-wide one. The first language with any version wins, so an account's
+English override never hides the brand's Chinese text from an agent who asked for Chinese.
 
 Variables are filled by plain substitution, never ``str.format`` (which would let a body
-reach attributes); unknown variables stay visible so a typo shows instead of crashing.
+reach attributes). Known variables without a value become empty, so a follower never
+receives "{customer_name}"; unknown (misspelt) ones stay visible instead of crashing.
 """
 
 import re
@@ -45,7 +46,8 @@ def normalize_language(code: str | None) -> str:
 def language_chain(language: str, account: OfficialAccount | None) -> list[str]:
     first = normalize_language(account.languages[0]) if account and account.languages else ""
     chain: list[str] = []
-    for code in (normalize_language(language), first, FALLBACK_LANGUAGE):
+    # Last, any version at all: a key written in one language only still answers.
+    for code in (normalize_language(language), first, FALLBACK_LANGUAGE, *LANGUAGES):
         if code and code not in chain:
             chain.append(code)
     return chain
@@ -81,7 +83,9 @@ def prepared_variables(
     *, account: OfficialAccount | None, customer: Customer | None,
     agent: Membership | None,
 ) -> dict[str, str]:
-    values = {"hours": PLACEHOLDER_HOURS}
+    # Every known variable gets a value, empty when unknown: a follower must never receive
+    # "{customer_name}". Only misspelt variables stay visible.
+    values = dict.fromkeys(VARIABLES, "") | {"hours": PLACEHOLDER_HOURS}
     if account is not None:
         values |= {"account_name": account.name, "address": account.address,
                    "phone": account.phone}
@@ -144,6 +148,9 @@ def prepared_list(*, scope: Scope) -> QuerySet[PreparedResponse]:
 
 def _require_editor(scope: Scope, account: OfficialAccount | None) -> None:
     """Owners and admins edit everything; a manager edits their accounts' overrides."""
+    if account is not None and (account.brand_id != scope.brand_id
+                                or not scope.serves(account.pk)):
+        raise NotInScope()
     if scope.role in _EDITORS:
         return
     if scope.role == Role.MANAGER and account is not None and scope.serves(account.pk):
@@ -153,9 +160,6 @@ def _require_editor(scope: Scope, account: OfficialAccount | None) -> None:
 
 def _clean(*, scope: Scope, account: OfficialAccount | None, key: str, language: str,
            title: str, body: str) -> dict:
-    if account is not None and (account.brand_id != scope.brand_id
-                                or not scope.serves(account.pk)):
-        raise NotInScope()
     code = normalize_language(language)
     if not code:
         raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")

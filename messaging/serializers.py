@@ -30,6 +30,8 @@ class _FollowerRef(serializers.Serializer):
 
 
 class ConversationSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: a second enum named "status" would collide in OpenAPI.
+    status = serializers.CharField(read_only=True, help_text="open, pending, snoozed, resolved")
     channel_account = _Ref()
     handling_account = _Ref()
     follower = _FollowerRef()
@@ -70,6 +72,10 @@ class ConversationDetailSerializer(ConversationSerializer):
 
 class MessageSerializer(serializers.ModelSerializer):
     account = _Ref()
+    direction = serializers.CharField(read_only=True, help_text="in, out, note, system")
+    status = serializers.CharField(
+        read_only=True, help_text="received, queued, sending, sent, failed"
+    )
     media_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -88,8 +94,11 @@ class MessageSerializer(serializers.ModelSerializer):
 class MessageCreateSerializer(serializers.Serializer):
     """A reply (text, prepared response, image by upload or media id) or a private note."""
 
-    kind = serializers.ChoiceField(choices=["reply", "note"], default="reply")
-    text = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+    kind = serializers.RegexField(r"^(reply|note)$", default="reply",
+                                  help_text="reply (sent to the follower) or note (private)")
+    text = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
     prepared_key = serializers.CharField(required=False, allow_blank=True, default="")
     language = serializers.CharField(required=False, allow_blank=True, default="")
     media_id = serializers.CharField(required=False, allow_blank=True, default="")
@@ -113,6 +122,7 @@ class SnoozeSerializer(serializers.Serializer):
 class PreparedResponseSerializer(serializers.ModelSerializer):
     account = serializers.IntegerField(source="account_id", allow_null=True, required=False)
     language = serializers.ChoiceField(choices=LANGUAGES)
+    title = serializers.CharField(max_length=120, required=False, allow_blank=True)
 
     class Meta:
         model = PreparedResponse

@@ -6,7 +6,7 @@ console listens. Replies are stored first (queued) and sent by `message_send_tas
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.core.files.uploadedfile import UploadedFile
@@ -112,7 +112,8 @@ def conversation_assign(
     *, scope: Scope, conversation: Conversation, assignee: Membership | None
 ) -> Conversation:
     """Give the conversation to a member who serves its handling account (or to nobody).
-    Agents may only take a conversation themselves or let go of their own."""
+    Agents may only take a free conversation themselves or let go of their own; taking one
+    from a colleague is for managers (or a transfer)."""
     if assignee is not None and assignee.brand_id != scope.brand_id:
         raise NoAssignee()
     with transaction.atomic():
@@ -120,9 +121,7 @@ def conversation_assign(
         if scope.role == Role.AGENT:
             me = scope.membership
             mine_or_free = conversation.assignee_id in (None, getattr(me, "pk", None))
-            if me is None or (assignee is not None and assignee.pk != me.pk) or (
-                assignee is None and not mine_or_free
-            ):
+            if me is None or not mine_or_free or (assignee is not None and assignee.pk != me.pk):
                 raise RoleRequired()
         if assignee is not None and not _serves(assignee, conversation):
             raise NoAssignee()
@@ -278,12 +277,14 @@ def message_reply(
         scope=scope, conversation=conversation, text=text, media_id=media_id,
         prepared_key=prepared_key, language=language, image=image, by=by,
     )
-    from messaging.tasks import message_send_task
+    from messaging.tasks import message_send_enqueue
 
     now = timezone.now()
     with transaction.atomic():
-        conversation = _lock(scope, conversation)
+        # Follower first, then conversation: the order ingestion locks them in, so a reply
+        # and the follower's next message cannot deadlock.
         follower = Follower.objects.select_for_update().get(pk=conversation.follower_id)
+        conversation = _lock(scope, conversation)
         refusal = window_refusal(follower=follower, state=window_state(follower=follower,
                                                                        now=now), now=now)
         if refusal is not None:
@@ -310,7 +311,7 @@ def message_reply(
         # Announced before the send is queued, so screens see the message before its status.
         _announce_message(message)
         _announce_conversation(conversation, "status")
-        transaction.on_commit(lambda: message_send_task.delay(message.pk))
+        transaction.on_commit(lambda: message_send_enqueue(message.pk))
     return message
 
 
@@ -334,6 +335,17 @@ def message_note(
         )
         _announce_message(message)
     return message
+
+
+def messages_left_queued(*, older_than_seconds: int) -> list[int]:
+    """System sweep: replies queued longer than this (their task was lost)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED,
+            created_at__lte=cutoff,
+        ).order_by("pk").values_list("pk", flat=True)[:1000]
+    )
 
 
 # -- sending ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 
 from celery import shared_task
 from kombu.exceptions import OperationalError as BrokerError
@@ -74,4 +75,77 @@ def inbound_sweep_task() -> int:
 
 
 # --- outbound ---------------------------------------------------------------------------
-# message_send_task (H8) goes here.
+
+SEND_MAX_RETRIES = 5
+SEND_BACKOFF_BASE = 2.0  # seconds
+SEND_BACKOFF_CAP = 60.0
+# A reply still queued after this long lost its task (broker outage): queue it again.
+SEND_SWEEP_AFTER_SECONDS = 60
+
+
+def send_backoff(retry_number: int) -> float:
+    """Full jitter under a capped exponential ceiling, so a burst of -1 answers does not
+    bring every worker back at the same instant."""
+    ceiling = min(SEND_BACKOFF_CAP, SEND_BACKOFF_BASE * 2**retry_number)
+    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+
+@shared_task(bind=True, max_retries=SEND_MAX_RETRIES)
+def message_send_task(self, message_id: int) -> str:  # noqa: ANN001
+    """Send one queued reply through its channel account and record the outcome.
+
+    Answers ``sent``, ``failed``, ``taken`` (another worker claimed it, or it is no longer
+    queued) or ``gone``. Transient platform trouble (-1, 45011, a connection that never
+    opened) puts it back in the queue and retries with backoff; a send that may have
+    reached the platform is never repeated (``message_deliver`` marks it failed).
+    """
+    from messaging.services import SendOutcome, message_deliver
+
+    if self.request.is_eager:
+        # In-process runs (demo, tests) cannot hand a retry back to a broker (an eager
+        # retry raises instead), so they retry here, briefly.
+        for attempt in range(SEND_MAX_RETRIES + 1):
+            final = attempt == SEND_MAX_RETRIES
+            outcome = message_deliver(message_id=message_id, final_attempt=final)
+            if outcome != SendOutcome.RETRY:
+                return str(outcome)
+            time.sleep(min(0.5, send_backoff(attempt)))
+    final = self.request.retries >= SEND_MAX_RETRIES
+    outcome = message_deliver(message_id=message_id, final_attempt=final)
+    if outcome == SendOutcome.RETRY:
+        raise self.retry(countdown=send_backoff(self.request.retries))
+    return str(outcome)
+
+
+def message_send_enqueue(message_id: int) -> bool:
+    """Queue the send of one stored reply; called on commit. Never raises: the reply is
+    stored as queued and ``message_send_sweep_task`` queues it again."""
+    try:
+        message_send_task.apply_async((message_id,), retry=False)
+    except (BrokerError, OSError) as exc:
+        logger.warning("could not queue a reply; the sweep will",
+                       extra={"message_id": message_id, "error": str(exc)})
+        return False
+    return True
+
+
+@shared_task
+def message_send_sweep_task() -> int:
+    """Re-queue replies left queued (their task was lost); the queued → sending claim
+    makes a duplicate task harmless."""
+    from messaging.services import messages_left_queued
+
+    queued = 0
+    for message_id in messages_left_queued(older_than_seconds=SEND_SWEEP_AFTER_SECONDS):
+        if not message_send_enqueue(message_id):
+            break
+        queued += 1
+    return queued
+
+
+@shared_task
+def conversations_wake_task() -> int:
+    """Beat: reopen snoozed conversations whose time has come."""
+    from messaging.services import conversations_wake_snoozed
+
+    return conversations_wake_snoozed()

@@ -11,7 +11,7 @@ for the details.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -41,15 +41,13 @@ def subscribe() -> None:
         hooks.register(name, relay)
 
 
-def _relay(name: str):  # noqa: ANN202 - a closure per hook name
+def _relay(name: str) -> Callable[[dict], None]:
     def relay(payload: dict) -> None:
         from routing.tasks import console_push_task
 
-        # Hooks fire after commit already; a broken broker must not break the caller.
-        try:
-            console_push_task.delay(name, payload)
-        except Exception:  # noqa: BLE001
-            logger.exception("console push not queued", extra={"hook": name})
+        # Hooks run after commit, and the registry logs and swallows a subscriber's failure
+        # (a broker outage): screens then catch up when they reconnect and resync.
+        console_push_task.delay(name, payload)
 
     relay.__name__ = f"console_relay_{name.replace('.', '_')}"
     return relay
@@ -85,13 +83,9 @@ def snippet(message: Message) -> str:
 def push(name: str, payload: dict) -> int:
     """Build the event for one hook payload and send it to its audience. Answers how many
     screens' groups it went to (0 when the rows are gone)."""
-    conversation = (
-        Conversation.objects.filter(pk=payload.get("conversation_id"), brand_id=payload.get(
-            "brand_id"))
-        .only("pk", "brand_id", "channel_account_id", "handling_account_id", "assignee_id",
-              "team_id", "status")
-        .first()
-    )
+    conversation = Conversation.objects.filter(
+        pk=payload.get("conversation_id"), brand_id=payload.get("brand_id")
+    ).first()
     if conversation is None:
         logger.info("console push skipped: conversation gone", extra={"hook": name})
         return 0

@@ -12,6 +12,28 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # A channel layer used from sync code (async_to_sync in an eager task) binds its locks
+    # to that call's event loop; a later async test then fails on "bound to a different
+    # event loop". Each test starts with a new layer instance.
+    yield
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_callback_caches():
+    # The callback keeps accounts and auto-replies in process for a few seconds; a test
+    # must not see the rows of the one before.
+    yield
+    from messaging import auto_replies, callback
+
+    callback._accounts.clear()
+    auto_replies._cache.clear()
+
+
 @pytest.fixture
 def two_brands(db):  # noqa: ANN001
     """Every test dataset has two brands (STYLE.md): A is ours, B is the foreign one."""

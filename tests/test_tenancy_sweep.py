@@ -26,6 +26,7 @@ HTML_ROUTES = [
     ("/teams/{team}/edit/", ["get", "post"]),
     ("/teams/{team}/delete/", ["post"]),
     ("/api-keys/{api_key}/revoke/", ["post"]),
+    ("/console/conversations/{conversation}/profile/", ["get"]),
 ]
 API_ROUTES = [
     ("/api/v1/accounts/{account}/", ["get", "patch", "put"]),

@@ -111,7 +111,7 @@
   }
 
   function toast(text) {
-    $("c-refusal").textContent = text;
+    $("c-toast").textContent = text;
   }
 
   // Many events in a burst (a busy queue) cost one reload each of lists and thread.
@@ -171,23 +171,37 @@
     fillSelect($("c-lang"), [{ id: "", name: T.customer_language }].concat(cfg.languages));
   }
 
+  // Loads overlap when events come in bursts; only the latest one issued may paint, so a
+  // slow stale answer never overwrites a fresher one.
+  const issued = {};
+  function ticket(name) {
+    issued[name] = (issued[name] || 0) + 1;
+    return issued[name];
+  }
+
   async function loadCounts() {
+    const mine = ticket("counts");
+    let counts;
     try {
-      state.counts = await api("GET", cfg.api.counts);
+      counts = await api("GET", cfg.api.counts);
     } catch (error) {
       return;
     }
+    if (mine !== issued.counts) return;
+    state.counts = counts;
     renderBoxes();
   }
 
   async function loadList() {
     const params = Object.assign({ box: state.box, page_size: 100 }, state.filters);
+    const mine = ticket("list");
     let data;
     try {
       data = await api("GET", urlWith(cfg.api.conversations, params));
     } catch (error) {
       return;
     }
+    if (mine !== issued.list) return;
     const before = new Map(state.list.map((c) => [c.id, c.last_message_at]));
     state.list = data.results || data;
     renderList(before);
@@ -251,6 +265,7 @@
   async function loadConversation() {
     const id = state.currentId;
     if (!id) return;
+    const mine = ticket("thread");
     let convo, history, profile;
     try {
       [convo, history, profile] = await Promise.all([
@@ -259,6 +274,7 @@
         api("GET", cfg.api.profile.replace("/0/", `/${id}/`)),
       ]);
     } catch (error) {
+      if (mine !== issued.thread) return;
       if (error.status === 404) {
         state.currentId = null;
         state.convo = null;
@@ -266,7 +282,7 @@
       }
       return;
     }
-    if (id !== state.currentId) return;
+    if (mine !== issued.thread || id !== state.currentId) return;
     state.convo = convo;
     state.profile = profile;
     state.messages = history.results || history;
@@ -597,8 +613,10 @@
     pongDue = setTimeout(() => socket && socket.close(), 10000);
   }
 
+  // The open thread shows the customer's other conversations too (other accounts).
   function touches(event) {
-    return state.currentId && event.conversation_id === state.currentId;
+    return Boolean(state.currentId) && (event.conversation_id === state.currentId ||
+      state.messages.some((m) => m.conversation === event.conversation_id));
   }
 
   function handle(event) {

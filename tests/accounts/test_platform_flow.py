@@ -123,6 +123,10 @@ def test_a_brand_admin_connects_an_account_through_the_consent_page(
     # The account works with the authorizer token, and only within its bundles.
     wechat = client_for(account)
     assert wechat.user_list()["data"]["openid"] == [follower]
+    renewals = portal_sandbox.control(
+        "GET", "/calls", query={"path": "/cgi-bin/component/api_authorizer_token"}
+    )["calls"]
+    assert renewals == []  # the exchange primed the token cache
     with pytest.raises(ApiUnauthorized):
         wechat.menu_get()
     off = {c.feature for c in account_capabilities(account) if not c.enabled}

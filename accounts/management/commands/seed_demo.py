@@ -90,6 +90,11 @@ class Command(BaseCommand):
             )
             membership.accounts.set([accounts[a] for a in appids])
             self.stdout.write(f"  {role:<8} {email:<22} password: {DEMO_PASSWORD}")
+        # The demo spans the apps; the import stays here so accounts' code does not.
+        from messaging.demo import seed_prepared_responses
+
+        prepared = seed_prepared_responses(brand)
+        self.stdout.write(f"Prepared responses: {prepared}")
         platform, created = PlatformApp.objects.get_or_create(
             component_appid=PLATFORM["component_appid"],
             defaults={k: v for k, v in PLATFORM.items() if k != "component_appid"},

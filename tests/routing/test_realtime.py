@@ -1,0 +1,288 @@
+"""The console's real time: who gets which event, the per-socket cap, presence, resync.
+
+Sockets are `WebsocketCommunicator`s on the real ASGI app (`config.asgi.application`) with
+the Redis channel layer; events are produced by messaging's real code paths (ingestion and
+services), which announce after commit, through the hooks routing subscribes to.
+"""
+
+import asyncio
+import itertools
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.cache import cache
+
+from accounts.models import Membership
+from accounts.scope import scope_for_membership
+from config.asgi import application
+from messaging import services
+from messaging.ingest import inbound_ingest
+from messaging.models import Conversation
+from messaging.selectors import conversation_queryset
+from routing.consumers import SOCKETS_KEY, ConsoleConsumer
+from routing.events import CONSOLE_EVENT, agent_group
+from routing.realtime import audience
+from tests.factories import make_account, make_brand, make_member, make_team
+from wechat.messages import parse_message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+_msg_ids = itertools.count(int(time.time() * 1000))
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
+
+
+def _session_cookie(user) -> str:  # noqa: ANN001
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+async def _open(member: Membership) -> WebsocketCommunicator:
+    cookie = await sync_to_async(_session_cookie)(member.user)
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"),
+               (b"cookie", f"sessionid={cookie}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    hello = await communicator.receive_json_from()
+    assert hello["type"] == "hello" and hello["membership_id"] == member.pk
+    return communicator
+
+
+async def _received(communicator: WebsocketCommunicator, wait: float = 1.0) -> list[dict]:
+    """Everything this socket got within `wait` seconds (presence aside). Polls the output
+    queue: a timed-out `receive_json_from` would cancel the application."""
+    got: list[dict] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while loop.time() < deadline:
+        if communicator.output_queue.empty():
+            await asyncio.sleep(0.02)
+            continue
+        event = await communicator.receive_json_from()
+        if event["type"] != "presence":
+            got.append(event)
+    return got
+
+
+def _inbound_text(account, openid: str, content: str):  # noqa: ANN001, ANN202
+    xml = (
+        f"<xml><ToUserName>{account.original_id}</ToUserName><FromUserName>{openid}"
+        f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType>text</MsgType>"
+        f"<Content>{content}</Content><MsgId>{next(_msg_ids)}</MsgId></xml>"
+    )
+    return inbound_ingest(account=account, message=parse_message(xml))
+
+
+def _world() -> dict:
+    brand_a, brand_b = make_brand(name="Lumen Hotels"), make_brand(name="Rival Group")
+    bund = make_account(brand=brand_a, name="Shanghai Bund")
+    taikoo = make_account(brand=brand_a, name="Chengdu Taikoo Li")
+    rival = make_account(brand=brand_b, name="Rival Flagship")
+    team = make_team(brand=brand_a, name="Central care", accounts=[taikoo])
+    world = {
+        "bund": bund,
+        "rival": rival,
+        "bund_agent": make_member(brand=brand_a, accounts=[bund]),
+        "taikoo_agent": make_member(brand=brand_a, accounts=[taikoo]),
+        # Serves Taikoo Li only, but sits in the team the Bund's conversation goes to.
+        "team_agent": make_member(brand=brand_a, accounts=[taikoo]),
+        "admin": make_member(brand=brand_a, role="admin"),
+        "rival_admin": make_member(brand=brand_b, role="admin"),
+        "team": team,
+    }
+    # Online already, so opening a socket announces nothing and the tests read only events.
+    Membership.objects.update(presence="online")
+    # Socket counts live in the shared cache, by membership id; an earlier run that
+    # crashed mid-test must not leave any behind.
+    cache.delete_many([SOCKETS_KEY.format(pk) for pk in Membership.objects.values_list(
+        "pk", flat=True)])
+    return world
+
+
+async def test_a_follower_message_reaches_exactly_the_screens_that_may_see_it():
+    w = await sync_to_async(_world)()
+    screens = {name: await _open(w[name])
+               for name in ("bund_agent", "taikoo_agent", "admin", "rival_admin")}
+
+    ingested = await sync_to_async(_inbound_text)(w["bund"], "o_guest_1", "Is breakfast included?")
+    conversation = await Conversation.objects.aget(follower__openid="o_guest_1")
+
+    for name in ("bund_agent", "admin"):
+        events = await _received(screens[name])
+        by_type = {e["type"]: e for e in events}
+        assert by_type["message"] == {
+            "type": "message", "conversation_id": conversation.pk,
+            "message_id": by_type["message"]["message_id"], "account_id": w["bund"].pk,
+            "direction": "in", "status": "received", "snippet": "Is breakfast included?",
+            "at": by_type["message"]["at"],
+        }
+        assert by_type["conversation"]["reason"] == "opened"
+        assert by_type["conversation"]["conversation_id"] == conversation.pk
+    for name in ("taikoo_agent", "rival_admin"):
+        assert await _received(screens[name], wait=0.5) == []
+    assert not ingested.duplicate
+    for screen in screens.values():
+        await screen.disconnect()
+
+
+async def test_an_assignment_reaches_a_team_member_who_does_not_serve_the_account():
+    w = await sync_to_async(_world)()
+    await sync_to_async(_inbound_text)(w["bund"], "o_guest_2", "hello")
+    conversation = await Conversation.objects.aget(follower__openid="o_guest_2")
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(team=w["team"])
+    await sync_to_async(w["team"].members.add)(w["team_agent"])
+    team_screen, taikoo_screen = await _open(w["team_agent"]), await _open(w["taikoo_agent"])
+
+    admin_scope = await sync_to_async(scope_for_membership)(w["admin"])
+    await sync_to_async(services.conversation_assign)(
+        scope=admin_scope, conversation=conversation, assignee=w["team_agent"])
+
+    (event,) = await _received(team_screen)
+    assert event["type"] == "conversation" and event["reason"] == "assigned"
+    assert event["assignee_id"] == w["team_agent"].pk
+    assert event["team_id"] == w["team"].pk
+    assert await _received(taikoo_screen, wait=0.5) == []
+    await team_screen.disconnect()
+    await taikoo_screen.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_audience_is_exactly_who_the_selectors_let_read_the_conversation():
+    w = _world()
+    _inbound_text(w["bund"], "o_guest_3", "hello")
+    conversation = Conversation.objects.get(follower__openid="o_guest_3")
+    Conversation.objects.filter(pk=conversation.pk).update(team=w["team"])
+    w["team"].members.add(w["team_agent"])
+    conversation.refresh_from_db()
+    readers = [
+        m.pk for m in Membership.objects.order_by("pk")
+        if conversation_queryset(scope=scope_for_membership(m)).filter(pk=conversation.pk)
+        .exists()
+    ]
+    assert audience(conversation=conversation) == readers
+    assert w["taikoo_agent"].pk not in readers and w["rival_admin"].pk not in readers
+    assert {w["bund_agent"].pk, w["team_agent"].pk, w["admin"].pk} <= set(readers)
+
+
+async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeypatch):
+    w = await sync_to_async(_world)()
+    gate, slow = asyncio.Event(), set()
+    deliver = ConsoleConsumer.deliver
+
+    async def stalled_deliver(self, payload: dict) -> None:  # noqa: ANN001
+        # Stands in for a socket whose reader stopped: its sends never complete.
+        if self.membership_id in slow:
+            await gate.wait()
+        await deliver(self, payload)
+
+    monkeypatch.setattr(ConsoleConsumer, "deliver", stalled_deliver)
+    monkeypatch.setattr(ConsoleConsumer, "QUEUE_SIZE", 5)
+    slow_screen, fast_screen = await _open(w["bund_agent"]), await _open(w["admin"])
+    slow.add(w["bund_agent"].pk)
+
+    layer = get_channel_layer()
+    for n in range(30):
+        event = {"type": "message", "conversation_id": 1, "message_id": n}
+        for member in ("bund_agent", "admin"):
+            await layer.group_send(agent_group(w[member].pk),
+                                   {"type": CONSOLE_EVENT, "payload": event})
+
+    fast = await _received(fast_screen)
+    assert [e["message_id"] for e in fast] == list(range(30))
+    assert await slow_screen.receive_nothing(timeout=0.3)
+    gate.set()
+    got = await _received(slow_screen)
+    # The one in flight when it stalled, then one overflow instead of the rest.
+    assert [e["type"] for e in got] == ["message", "overflow"]
+    # Once told, the socket takes events again.
+    await layer.group_send(agent_group(w["bund_agent"].pk), {
+        "type": CONSOLE_EVENT, "payload": {"type": "message", "message_id": 99}})
+    assert await slow_screen.receive_json_from(timeout=2) == {"type": "message",
+                                                               "message_id": 99}
+    await slow_screen.disconnect()
+    await fast_screen.disconnect()
+
+
+async def test_presence_follows_the_switch_and_the_last_socket():
+    w = await sync_to_async(_world)()
+    agent = w["bund_agent"]
+    await Membership.objects.filter(pk=agent.pk).aupdate(presence="offline")
+    peer, rival = await _open(w["admin"]), await _open(w["rival_admin"])
+
+    first = await _open(agent)
+    assert await peer.receive_json_from(timeout=2) == {
+        "type": "presence", "membership_id": agent.pk, "presence": "online"}
+    second = await _open(agent)
+    await first.send_json_to({"type": "presence", "presence": "away"})
+    assert await peer.receive_json_from(timeout=2) == {
+        "type": "presence", "membership_id": agent.pk, "presence": "away"}
+    assert (await Membership.objects.aget(pk=agent.pk)).presence == "away"
+
+    await first.disconnect()
+    assert await peer.receive_nothing(timeout=0.3)  # the second tab is still open
+    assert (await Membership.objects.aget(pk=agent.pk)).presence == "away"
+    await second.disconnect()
+    assert await peer.receive_json_from(timeout=2) == {
+        "type": "presence", "membership_id": agent.pk, "presence": "offline"}
+    assert (await Membership.objects.aget(pk=agent.pk)).presence == "offline"
+    assert await rival.receive_nothing(timeout=0.3)
+    await peer.disconnect()
+    await rival.disconnect()
+
+
+async def test_hello_is_answered_with_a_resync_counting_what_was_missed():
+    w = await sync_to_async(_world)()
+    screen = await _open(w["bund_agent"])
+    await screen.send_json_to({"type": "ping"})
+    assert await screen.receive_json_from() == {"type": "pong"}
+    await screen.send_json_to({"type": "hello", "since": None})
+    first = await screen.receive_json_from()
+    assert first["type"] == "resync" and first["missed"] is None
+    await screen.disconnect()
+
+    # Away: a message arrives on the Bund and one on the rival brand.
+    await sync_to_async(_inbound_text)(w["bund"], "o_guest_4", "are you there?")
+    await sync_to_async(_inbound_text)(w["rival"], "o_rival_1", "not yours")
+
+    screen = await _open(w["bund_agent"])
+    await screen.send_json_to({"type": "hello", "since": first["now"]})
+    resync = next(e for e in await _received(screen) if e["type"] == "resync")
+    assert resync["missed"] == 1 and resync["since"] == first["now"]
+    await screen.disconnect()
+
+
+async def test_an_agent_of_another_brand_cannot_listen_in_by_choosing_a_brand():
+    w = await sync_to_async(_world)()
+    # The session names brand A, but the member belongs to brand B only.
+    def cookie_naming_brand_a() -> str:
+        key = _session_cookie(w["rival_admin"].user)
+        store = SessionStore(session_key=key)
+        store["active_brand_id"] = w["bund"].brand_id
+        store.save()
+        return key
+
+    cookie = await sync_to_async(cookie_naming_brand_a)()
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"),
+               (b"cookie", f"sessionid={cookie}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
+    assert (await communicator.connect())[0]
+    hello = await communicator.receive_json_from()
+    assert hello["brand_id"] == w["rival"].brand_id
+    await sync_to_async(_inbound_text)(w["bund"], "o_guest_5", "secret")
+    assert await _received(communicator, wait=0.5) == []
+    await communicator.disconnect()
