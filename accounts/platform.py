@@ -8,6 +8,7 @@ pending row completed and does nothing. `unauthorized` pushes disconnect the acc
 """
 
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from wechat.errors import ComponentTicketInvalid, WeChatException
 from wechat.messages import InvalidMessage, XmlError, load_body, parse_envelope
 
 logger = logging.getLogger(__name__)
+PUSH_MAX_SKEW_SECONDS = 300
 
 CONSENT_PATH = "/cgi-bin/componentloginpage"
 SUCCESS = "success"
@@ -112,6 +114,10 @@ def platform_receive_push(*, body: bytes, query: dict) -> str:
     signature = str(query.get("msg_signature", ""))
     if not (timestamp and nonce and signature):
         raise PushMalformed(_("The push lacks timestamp, nonce or msg_signature."))
+    # A signed push stays valid forever, so an old one (say an `unauthorized` from before a
+    # re-authorization) could be replayed; the platform's own pushes are always fresh.
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > PUSH_MAX_SKEW_SECONDS:
+        raise PushMalformed(_("The push's timestamp is too far from now."))
     try:
         envelope = parse_envelope(body, "xml")
     except (XmlError, InvalidMessage) as exc:
@@ -387,6 +393,10 @@ def account_disconnect(*, appid: str, reason: str) -> OfficialAccount | None:
     if account is None:
         logger.info("deauthorization for an account we do not hold", extra={"appid": appid[:64]})
         return None
+    if account.disconnected_at is not None:
+        # Already disconnected (a repeated push, or a token failure after it): the admins
+        # were told once.
+        return account
     account.disconnected_at = timezone.now()
     account.disconnect_reason = str(reason)[:255]
     account.authorizer_refresh_token = ""

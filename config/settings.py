@@ -121,10 +121,16 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis, with a receive() that survives a Redis read timeout.
+            "BACKEND": "routing.layers.ConsoleRedisChannelLayer",
             # A slow screen must not fill Redis: each socket's backlog is capped and
-            # expires; the console catches up from the database instead.
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 200, "expiry": 30},
+            # expires; the console catches up from the database instead. Reads wait
+            # longer than the layer's 5 s BZPOPMIN, or every idle socket times out.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "capacity": 200,
+                "expiry": 30,
+            },
         }
     }
 else:
@@ -146,6 +152,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "tokens-refresh-due": {"task": "accounts.tasks.tokens_refresh_due_task", "schedule": 60.0},
     # Re-queue deliveries left unprocessed (a lost task, a broker outage).
     "inbound-sweep": {"task": "messaging.tasks.inbound_sweep_task", "schedule": 60.0},
+    # Re-queue replies whose enqueueing failed; wake snoozed conversations that are due.
+    "message-send-sweep": {"task": "messaging.tasks.message_send_sweep_task", "schedule": 60.0},
+    "conversations-wake": {"task": "messaging.tasks.conversations_wake_task", "schedule": 60.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

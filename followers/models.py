@@ -115,3 +115,6 @@ class FollowEvent(models.Model):
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["account", "kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.scene}".strip()

@@ -40,6 +40,9 @@ class Inbound(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.msg_type}{'/' + self.event if self.event else ''} {self.dedupe_key}"
+
 
 class Conversation(models.Model):
     class Status(models.TextChoices):
@@ -120,7 +123,8 @@ class Message(models.Model):
     content = models.TextField(blank=True)
     payload = models.JSONField(default=dict, blank=True)
     media = models.FileField(upload_to="media/%Y/%m/", blank=True)
-    wechat_msg_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", for "no platform id": the unique constraint below covers only real ids.
+    wechat_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     sender = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True,
                                related_name="+")
     sender_display = models.CharField(max_length=120, blank=True)
@@ -139,6 +143,9 @@ class Message(models.Model):
                 name="one_message_per_wechat_msg_id",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.msg_type} {self.pk}"
 
 
 class PreparedResponse(models.Model):
@@ -167,6 +174,9 @@ class PreparedResponse(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.key} ({self.language})"
+
 
 class AutoReply(models.Model):
     class Kind(models.TextChoices):
@@ -187,3 +197,6 @@ class AutoReply(models.Model):
     class Meta:
         verbose_name = _("auto-reply")
         verbose_name_plural = _("auto-replies")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.trigger or '*'}"

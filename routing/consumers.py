@@ -170,20 +170,31 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         """Relay an event sent to one of this socket's groups (through the queue)."""
         self.enqueue(event["payload"])
 
+    async def console_gap(self, event: dict) -> None:
+        """The channel layer lost its footing (routing.layers): events may be gone, so the
+        screen reloads from the database, as after an overflow."""
+        if hasattr(self, "queue"):
+            self.enqueue_overflow()
+
     def enqueue(self, payload: dict) -> None:
         if self.overflowed:
             return  # the client is about to resync; anything more is noise
         try:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
-            # Everything waiting is stale once the client reloads, so drop it all and leave
-            # one marker that tells it to.
-            self.overflowed = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            overflow: OverflowEvent = {"type": "overflow"}
-            self.queue.put_nowait(overflow)
             logger.warning("console socket overflowed", extra={"member": self.membership_id})
+            self.enqueue_overflow()
+
+    def enqueue_overflow(self) -> None:
+        if self.overflowed:
+            return
+        # Everything waiting is stale once the client reloads, so drop it all and leave one
+        # marker that tells it to.
+        self.overflowed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        overflow: OverflowEvent = {"type": "overflow"}
+        self.queue.put_nowait(overflow)
 
     async def _drain(self) -> None:
         while True:

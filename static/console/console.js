@@ -459,6 +459,8 @@
     } catch (error) {
       return;
     }
+    // A late answer must not reopen the list once the agent picked or moved on.
+    if (document.activeElement !== $("c-prepared-q")) return;
     const items = data.results || data;
     results.hidden = false;
     results.replaceChildren(
@@ -475,6 +477,7 @@
   }
 
   function choosePrepared(p) {
+    clearTimeout(timers.prepared);
     state.chosenPrepared = p;
     $("c-prepared-results").hidden = true;
     $("c-prepared-q").value = "";

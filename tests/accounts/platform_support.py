@@ -47,7 +47,8 @@ def push_ticket(sb: SandboxServer, platform: PlatformApp) -> dict[str, Any]:
 
 
 def signed_push(
-    platform: PlatformApp, message: dict[str, Any], *, key: str | None = None
+    platform: PlatformApp, message: dict[str, Any], *, key: str | None = None,
+    timestamp: int | None = None,
 ) -> tuple[str, bytes]:
     """The path with query and the body of a push, signed and encrypted as WeChat does."""
     target = Target(
@@ -60,7 +61,8 @@ def signed_push(
         envelope_key="AppId",
     )
     query, body, _ctype = render(
-        target, message, timestamp=str(int(time.time())), nonce="1234567890", openid=None
+        target, message, timestamp=str(timestamp or int(time.time())), nonce="1234567890",
+        openid=None,
     )
     return f"/wechat/platform/?{urlencode(query)}", body
 

@@ -142,3 +142,15 @@ def test_an_unknown_info_type_is_acknowledged(client, platform):
     path, body = signed_push(platform, message)
     assert _post(client, path, body).content == b"success"
     _unchanged(platform)
+
+
+def test_it_rejects_a_replayed_old_push(client, platform):
+    import time
+
+    path, body = signed_push(
+        platform, ticket_message(platform, "ticket@@@replayed"), timestamp=int(time.time()) - 3600
+    )
+    response = _post(client, path, body)
+    assert response.status_code == 400
+    assert "timestamp" in response.content.decode()
+    _unchanged(platform)

@@ -13,9 +13,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from channels_redis.core import RedisChannelLayer
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.models import Membership
 from accounts.scope import scope_for_membership
@@ -216,6 +218,33 @@ async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeyp
                                                                "message_id": 99}
     await slow_screen.disconnect()
     await fast_screen.disconnect()
+
+
+async def test_a_redis_read_timeout_costs_a_resync_not_the_socket(monkeypatch):
+    w = await sync_to_async(_world)()
+    screen = await _open(w["bund_agent"])
+    layer = get_channel_layer()
+    receive = RedisChannelLayer.receive
+    failures = [RedisTimeoutError("Timeout reading from 127.0.0.1:6379")]
+
+    async def flaky_receive(self, channel: str) -> dict:  # noqa: ANN001
+        if failures:
+            raise failures.pop()
+        return await receive(self, channel)
+
+    # The socket's current read is already waiting; the next one fails.
+    monkeypatch.setattr(RedisChannelLayer, "receive", flaky_receive)
+    group = agent_group(w["bund_agent"].pk)
+    for n in (1, 2):
+        await layer.group_send(group, {"type": CONSOLE_EVENT,
+                                       "payload": {"type": "message", "message_id": n}})
+        await asyncio.sleep(0.3)
+    assert await _received(screen) == [
+        {"type": "message", "message_id": 1},
+        {"type": "overflow"},
+        {"type": "message", "message_id": 2},
+    ]
+    await screen.disconnect()
 
 
 async def test_presence_follows_the_switch_and_the_last_socket():
