@@ -18,7 +18,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import OfficialAccount
@@ -40,6 +42,7 @@ AUTO_REPLY_SENDER = "Auto-reply"
 UNFOLLOWED_NOTE = "The follower unfollowed"
 _COMMON_FIELDS = {"to_user", "from_user", "create_time", "msg_type", "raw", "msg_id"}
 _KEY_MAX = Inbound._meta.get_field("dedupe_key").max_length
+_WHEN = models.DateTimeField()
 _INSERT_INBOUND_ONCE = (
     "INSERT INTO messaging_inbound (brand_id, account_id, dedupe_key, msg_type, event, openid,"
     " payload, created_time, received_at, attempts)"
@@ -174,10 +177,12 @@ def _content(message: wx.Message) -> tuple[str, dict]:
 
 
 def _live_conversation_locked(*, account: OfficialAccount, openid: str) -> Conversation | None:
-    """The live conversation of ``openid`` on ``account`` with its follower, both rows
-    locked FOR UPDATE in one query (the common case: a follower writing again)."""
+    """The live conversation of ``openid`` on ``account``, read with its follower in one
+    query that locks the follower row FOR UPDATE (the common case: a follower writing
+    again). Only the follower is locked here: ingestion always locks the follower first
+    and the conversation after (by its UPDATE), so two deliveries cannot deadlock."""
     return (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("follower",))
         .select_related("follower")
         .filter(channel_account=account, follower__account=account, follower__openid=openid)
         .exclude(status=Conversation.Status.RESOLVED)
@@ -187,20 +192,29 @@ def _live_conversation_locked(*, account: OfficialAccount, openid: str) -> Conve
 
 def _resume(live: Conversation, follower: Follower, at: datetime,
             reason: str | None) -> tuple[Conversation, str | None, bool]:
+    """Open ``live`` again for a message at ``at``.
+
+    One UPDATE computed by the database from the row as it is then (an agent may have
+    answered or resolved it a moment ago), so nothing read earlier is written back.
+    """
     if reason is None and live.status != Conversation.Status.OPEN:
         # A snoozed (or pending) conversation wakes when the follower writes.
         reason = "reopened"
     starts_wait = live.waiting_since is None
-    live.status = Conversation.Status.OPEN
-    live.snoozed_until = None
-    live.resolved_at = None
+    changes: dict = {
+        "status": Conversation.Status.OPEN,
+        "snoozed_until": None,
+        "resolved_at": None,
+        "last_message_at": Greatest(F("last_message_at"), Value(at, output_field=_WHEN)),
+        "waiting_since": Coalesce(F("waiting_since"), Value(at, output_field=_WHEN)),
+    }
+    if follower.customer_id:
+        changes["customer_id"] = Coalesce(F("customer_id"), Value(follower.customer_id))
+    Conversation.objects.filter(pk=live.pk).update(**changes)
+    live.status, live.snoozed_until, live.resolved_at = Conversation.Status.OPEN, None, None
     live.last_message_at = max(live.last_message_at, at)
-    if starts_wait:
-        live.waiting_since = at
-    if live.customer_id is None and follower.customer_id:
-        live.customer_id = follower.customer_id
-    live.save(update_fields=["status", "snoozed_until", "resolved_at", "last_message_at",
-                             "waiting_since", "customer"])
+    live.waiting_since = live.waiting_since or at
+    live.customer_id = live.customer_id or follower.customer_id
     return live, reason, starts_wait
 
 
@@ -216,16 +230,14 @@ def conversation_open_or_resume(
     constraint ``one_live_conversation_per_follower`` from firing).
     """
     live = (
-        Conversation.objects.select_for_update()
-        .filter(follower=follower)
+        Conversation.objects.filter(follower=follower)
         .exclude(status=Conversation.Status.RESOLVED)
         .first()
     )
     if live is not None:
         return _resume(live, follower, at, None)
     recent = (
-        Conversation.objects.select_for_update()
-        .filter(follower=follower, status=Conversation.Status.RESOLVED,
+        Conversation.objects.filter(follower=follower, status=Conversation.Status.RESOLVED,
                 resolved_at__gte=at - REOPEN_WITHIN)
         .order_by("-resolved_at")
         .first()

@@ -114,11 +114,7 @@ def test_events_do_not_open_conversations(account):
     assert Conversation.objects.count() == 0 and Message.objects.count() == 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_first_messages_make_one_follower_and_one_live_conversation():
-    account = make_account(brand=make_brand(), app_secret="")
-    now = int(time.time())
-    batch = [text(account, "oRush", f"m{n}", at=now) for n in range(8)]
+def _at_once(account, batch):
     barrier, errors = threading.Barrier(len(batch)), []
 
     def send(fields):
@@ -135,7 +131,19 @@ def test_concurrent_first_messages_make_one_follower_and_one_live_conversation()
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_messages_make_one_follower_and_one_live_conversation():
+    account = make_account(brand=make_brand(), app_secret="")
+    now = int(time.time())
+    # A new follower writing eight times at once, then eight more on the open conversation,
+    # while an agent resolves it in between: no deadlock, no second live conversation.
+    assert _at_once(account, [text(account, "oRush", f"m{n}", at=now) for n in range(8)]) == []
     assert Follower.objects.filter(openid="oRush").count() == 1
     assert Conversation.objects.count() == 1
-    assert Message.objects.count() == 8 and Inbound.objects.count() == 8
+    Conversation.objects.update(status="resolved", resolved_at=timezone.now())
+    assert _at_once(account, [text(account, "oRush", f"n{n}", at=now) for n in range(8)]) == []
+    assert Conversation.objects.get().status == "open"
+    assert Message.objects.count() == 16 and Inbound.objects.count() == 16
