@@ -133,7 +133,8 @@ def _receive(request: HttpRequest, appid: str) -> HttpResponse:
             return _refuse(appid, refused, request)
         ingested = inbound_ingest(account=account, message=opened.message)
     except (OperationalError, InterfaceError) as exc:
-        # Nothing was committed; a non-2xx answer makes the platform deliver it again.
+        # A non-2xx answer makes the platform deliver it again; had the transaction
+        # committed after all, the retry is absorbed as a duplicate. Nothing is lost.
         logger.error("callback failed: database unavailable",
                      extra={"appid": appid[:64], "error": str(exc)[:200]})
         return _text(503, "temporarily unavailable")

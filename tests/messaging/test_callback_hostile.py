@@ -153,3 +153,13 @@ def test_the_previous_key_is_refused_after_the_grace_period(account, refused):
     type(account).objects.filter(pk=account.pk).update(previous_secrets_valid_until=None)
     query, body = signed(account, text_message(account), token=old_token, key=old_key)
     refused(account, query, body, status=403, reason="bad msg_signature")
+
+
+def test_compatible_mode_accepts_a_plaintext_push_with_a_good_signature(client):
+    account = make_account(brand=make_brand(), message_mode="compatible")
+    query, body = signed(account, text_message(account, content="plain"), mode="plain")
+    assert post(client, account, query, body).status_code == 200
+    query, body = signed(account, text_message(account, content="sealed"), mode="compatible")
+    assert post(client, account, query, body).status_code == 200
+    assert sorted(Inbound.objects.values_list("payload__Content", flat=True)) == [
+        "plain", "sealed"]

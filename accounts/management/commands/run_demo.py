@@ -4,6 +4,7 @@ import contextlib
 import socket
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import requests
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.models import OfficialAccount, PlatformApp
+from followers.models import Follower
 
 # Accounts only the sandbox knows: a demo admin connects them by authorization.
 SANDBOX_ONLY_ACCOUNTS = [
@@ -22,6 +24,10 @@ SANDBOX_ONLY_ACCOUNTS = [
 ]
 # WeChat pushes a component_verify_ticket every 10 minutes.
 TICKET_INTERVAL = 600.0
+# The sandbox keeps its followers here so they outlive a restart, as the portal's do.
+SANDBOX_STATE = Path(settings.BASE_DIR) / ".demo" / "sandbox-state.json"
+# Accounts the first run's simulated followers write to.
+TRAFFIC_ACCOUNTS = ["wx1a2b3c4d5e6f7001", "wx1a2b3c4d5e6f7002", "wx1a2b3c4d5e6f7003"]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -40,18 +46,33 @@ class Command(BaseCommand):
         sandbox_url = urlparse(settings.WECHAT_API_BASE)
         sb_host, sb_port = sandbox_url.hostname or "127.0.0.1", sandbox_url.port or 8701
         if sb_host in ("127.0.0.1", "localhost") and _port_free(sb_host, sb_port):
-            from wechat.sandbox.server import start_in_thread
+            from wechat.sandbox.server import SandboxServer
 
-            start_in_thread(host=sb_host, port=sb_port)
+            SANDBOX_STATE.parent.mkdir(exist_ok=True)
+            sandbox = SandboxServer(sb_host, sb_port, auto_jobs=True,
+                                    state_file=str(SANDBOX_STATE))
+            if SANDBOX_STATE.exists():
+                sandbox.load(str(SANDBOX_STATE))
+            sandbox.start()
             self.stdout.write(f"WeChat sandbox on http://{sb_host}:{sb_port}/")
             self._register_accounts(f"http://{sb_host}:{sb_port}", f"http://{host}:{port}")
             self._register_platform(f"http://{sb_host}:{sb_port}", host, port)
+            if not Follower.objects.exists():
+                threading.Thread(
+                    target=_first_traffic, args=(f"http://{sb_host}:{sb_port}", host, port),
+                    name="demo-traffic", daemon=True,
+                ).start()
+                self.stdout.write("Simulated followers will write in once the portal listens.")
         self.stdout.write(f"Brand portal on http://{host}:{port}/  (Ctrl+C to stop)")
         uvicorn.run("config.asgi:application", host=host, port=port, log_level="info")
 
     def _register_accounts(self, sandbox: str, portal: str) -> None:
         """Mirror the seeded accounts into the sandbox so the platform knows them."""
-        for account in OfficialAccount.objects.filter(connection="direct"):
+        known = {a["appid"] for a in requests.get(f"{sandbox}/_sandbox/accounts", timeout=5)
+                 .json().get("accounts", [])}
+        for account in OfficialAccount.objects.filter(connection="direct").exclude(
+            appid__in=known
+        ):
             body = {
                 "appid": account.appid,
                 "secret": account.app_secret,
@@ -106,3 +127,14 @@ def _push_tickets(ticket_url: str, host: str, port: int) -> None:
         with contextlib.suppress(requests.RequestException):
             requests.post(ticket_url, timeout=30)
         time.sleep(TICKET_INTERVAL)
+
+
+def _first_traffic(sandbox: str, host: str, port: int) -> None:
+    """The first run's followers and conversations, made the real way: simulated followers
+    follow, scan and write through the sandbox, which pushes signed callbacks to the portal."""
+    from wechat.sandbox.simulate import SimConfig, run
+
+    while _port_free(host, port):
+        time.sleep(0.2)
+    run(SimConfig(sandbox=sandbox, accounts=TRAFFIC_ACCOUNTS, followers=4, rate=10.0,
+                  duration=0, events=40, seed=2026, concurrency=2))
