@@ -34,6 +34,11 @@ class ConsoleRedisChannelLayer(RedisChannelLayer):
             try:
                 message = await super().receive(channel)
             except (RedisTimeoutError, RedisConnectionError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # The consumer is being shut down and the cleanup inside receive()
+                    # failed: retrying would swallow the cancellation and never end.
+                    raise asyncio.CancelledError from exc
                 delay = self._failing.get(channel)
                 self._failing[channel] = min(RETRY_MAX, (delay or RETRY_FIRST) * 2)
                 await asyncio.sleep(delay or RETRY_FIRST)

@@ -42,6 +42,7 @@ async def test_an_anonymous_socket_is_refused():
     communicator = _communicator(None)
     connected, code = await communicator.connect()
     assert not connected and code == 4401
+    await communicator.wait()
 
 
 async def test_a_member_joins_their_brand_group_and_only_that():
