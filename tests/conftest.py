@@ -20,7 +20,7 @@ def _fresh_channel_layer():
     yield
     from channels.layers import channel_layers
 
-    pass  # channel_layers.backends.clear()
+    channel_layers.backends.clear()
 
 
 @pytest.fixture(autouse=True)
