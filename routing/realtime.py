@@ -46,9 +46,8 @@ def _relay(name: str) -> Callable[[dict], None]:
         from routing.tasks import console_push_task
 
         # Hooks run after commit, and the registry logs and swallows a subscriber's failure
-        # (a broker outage): screens then catch up when they reconnect and resync. No
-        # publish retries: with Redis down they would hold the callback for seconds.
-        console_push_task.apply_async((name, payload), retry=False)
+        # (a broker outage): screens then catch up when they reconnect and resync.
+        console_push_task.delay(name, payload)
 
     relay.__name__ = f"console_relay_{name.replace('.', '_')}"
     return relay
