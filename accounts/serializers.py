@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.crypto_fields import mask_secret
 from accounts.models import Membership, OfficialAccount, Role, Team
+from accounts.services import ACCOUNT_FIELDS, SECRET_FIELDS
 
 
 def callback_url(account: OfficialAccount) -> str:
@@ -25,22 +26,8 @@ class AccountSerializer(serializers.ModelSerializer):
         model = OfficialAccount
         fields = [
             "id",
-            "name",
-            "original_id",
-            "appid",
-            "kind",
-            "verified",
-            "is_flagship",
-            "connection",
-            "message_mode",
-            "timezone",
-            "languages",
-            "address",
-            "phone",
-            "is_active",
-            "app_secret",
-            "token",
-            "encoding_aes_key",
+            *ACCOUNT_FIELDS,
+            *SECRET_FIELDS,
             "app_secret_hint",
             "token_hint",
             "encoding_aes_key_hint",
