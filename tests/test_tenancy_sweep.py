@@ -192,3 +192,20 @@ def test_every_object_route_is_in_the_sweep():
     missing = object_routes - covered
     assert not missing, f"add these routes to the tenancy sweep: {sorted(missing)}"
     assert len(object_routes) == len(covered)
+
+
+def test_the_admin_shows_staff_only_their_brands_conversations(client, two_brands):
+    from django.contrib.auth.models import Permission
+
+    user = two_brands["admin_a"].user
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(user)
+    ours, theirs = two_brands["conversation_a"], two_brands["conversation_b"]
+    assert client.get(f"/admin/messaging/conversation/{ours.pk}/change/").status_code == 200
+    assert client.get(f"/admin/messaging/conversation/{theirs.pk}/change/").status_code in (
+        302, 404,
+    )
+    body = client.get("/admin/followers/follower/").content.decode()
+    assert ours.follower.openid in body and theirs.follower.openid not in body
