@@ -56,6 +56,9 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def _fail(request: HttpRequest, form: object, exc: DomainError) -> None:
+    """Show a domain error on the form; scope and role errors stay 404 and 403."""
+    if isinstance(exc, NotInScope | RoleRequired):
+        raise exc
     form.add_error(None, exc.message)
 
 
@@ -236,8 +239,6 @@ def member_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
                 display_name=data["display_name"],
             )
         except DomainError as exc:
-            if isinstance(exc, NotInScope):
-                raise
             _fail(request, form, exc)
         else:
             messages.success(request, _("Member saved."))
@@ -338,8 +339,6 @@ def team_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
                 is_central=form.cleaned_data["is_central"],
             )
         except DomainError as exc:
-            if isinstance(exc, NotInScope):
-                raise
             _fail(request, form, exc)
         else:
             messages.success(request, _("Team saved."))
