@@ -86,6 +86,23 @@ def auto_reply_click(*, account: OfficialAccount, key: str, language: str = "") 
     return row.body if row else None
 
 
+def auto_reply_possible(*, account: OfficialAccount, text: str, at: datetime) -> bool:
+    """Whether ``auto_reply_message`` could answer ``text`` at all, whatever the follower's
+    language and wait: ingestion stores a message without a transaction of its own when no
+    auto-reply can follow it."""
+    rows = _candidates(account=account,
+                       kinds=[AutoReply.Kind.KEYWORD, AutoReply.Kind.OFF_HOURS])
+    if not rows:
+        return False
+    needle = text.strip().casefold()
+    for row in rows:
+        trigger = row.trigger.strip().casefold()
+        if row.kind == AutoReply.Kind.KEYWORD and trigger and needle and trigger in needle:
+            return True
+    return (any(row.kind == AutoReply.Kind.OFF_HOURS for row in rows)
+            and is_off_hours(account=account, at=at))
+
+
 def auto_reply_message(
     *, account: OfficialAccount, text: str, language: str, at: datetime, starts_wait: bool
 ) -> str | None:

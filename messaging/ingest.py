@@ -7,14 +7,21 @@ and is still answered as a success. Then, in the same transaction, it upserts th
 follower, opens or resumes the conversation, stores the message and opens the reply
 window (user messages), or applies the event (``events_in``). Everything slow — the
 profile, the media, routing, the screens — runs after commit: hooks and
-``inbound_process_task``.
+``inbound_process_batch_task``.
+
+On PostgreSQL a follower's message (the hot path: most deliveries) is stored by one call
+of the database function ``messaging_ingest_message`` (migration 0002), which does the
+same steps as ``_user_message_orm`` in one round trip; the ORM path serves SQLite (the
+demo) and is kept equal to the function by ``tests/messaging/test_ingest_paths.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -28,7 +35,7 @@ from followers.models import Follower
 from followers.services import follower_upsert
 from followers.window import LONG_FIELDS, window_open
 from messaging import hooks
-from messaging.auto_replies import auto_reply_message
+from messaging.auto_replies import auto_reply_message, auto_reply_possible
 from messaging.models import Conversation, Inbound, Message
 from wechat import messages as wx
 
@@ -117,41 +124,82 @@ def inbound_ingest(*, account: OfficialAccount, message: wx.Inbound,
 
     now = now or timezone.now()
     at = datetime.fromtimestamp(message.create_time, tz=UTC)
+    if isinstance(message, wx.Message) and connection.vendor in ONE_CALL_VENDORS:
+        return _ingest_user_message_one_call(account=account, message=message, at=at, now=now)
     with transaction.atomic():
         inbound_id = _insert_once(account=account, message=message, at=at, now=now)
         if inbound_id is None:
             return Ingested(inbound_id=None, duplicate=True)
         ctx = IngestContext(account=account, inbound_id=inbound_id, at=at, now=now)
         if isinstance(message, wx.Message):
-            reply = _user_message(ctx, message)
+            reply = _after_user_message(ctx, message, _user_message_orm(ctx, message))
         else:
             reply = event_handle(ctx=ctx, event=message)  # type: ignore[arg-type]
         transaction.on_commit(lambda: inbound_enqueue(inbound_id))
     return Ingested(inbound_id=inbound_id, duplicate=False, reply_text=reply)
 
 
+def _ingest_user_message_one_call(*, account: OfficialAccount, message: wx.Message,
+                                  at: datetime, now: datetime) -> Ingested:
+    """PostgreSQL's path for a follower's message. The database function is a transaction
+    by itself; only when an auto-reply may follow (stored in the same transaction) is it
+    wrapped in one, which saves the BEGIN and COMMIT round trips on most messages."""
+    from messaging.tasks import inbound_enqueue
+
+    may_reply = isinstance(message, wx.TextMessage) and auto_reply_possible(
+        account=account, text=message.content, at=now
+    )
+    with transaction.atomic() if may_reply else nullcontext():
+        stored = _user_message_one_call(account=account, message=message, at=at, now=now)
+        if stored is None:
+            return Ingested(inbound_id=None, duplicate=True)
+        ctx = IngestContext(account=account, inbound_id=stored.inbound_id, at=at, now=now)
+        reply = _after_user_message(ctx, message, stored)
+        transaction.on_commit(lambda: inbound_enqueue(stored.inbound_id))
+    return Ingested(inbound_id=stored.inbound_id, duplicate=False, reply_text=reply)
+
+
 # --- user messages ----------------------------------------------------------------------
 
 
 def message_created_payload(message: Message) -> dict:
+    return _message_payload(brand_id=message.brand_id, conversation_id=message.conversation_id,
+                            message_id=message.pk, account_id=message.account_id,
+                            direction=message.direction)
+
+
+def _message_payload(*, brand_id: int, conversation_id: int, message_id: int,
+                     account_id: int, direction: str) -> dict:
     return {
-        "brand_id": message.brand_id,
-        "conversation_id": message.conversation_id,
-        "message_id": message.pk,
-        "account_id": message.account_id,
-        "direction": message.direction,
+        "brand_id": brand_id,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "account_id": account_id,
+        "direction": direction,
     }
 
 
 def conversation_changed_payload(conversation: Conversation, reason: str) -> dict:
+    return _conversation_payload(
+        brand_id=conversation.brand_id, conversation_id=conversation.pk,
+        account_id=conversation.channel_account_id,
+        handling_account_id=conversation.handling_account_id,
+        assignee_id=conversation.assignee_id, team_id=conversation.team_id,
+        status=conversation.status, reason=reason,
+    )
+
+
+def _conversation_payload(*, brand_id: int, conversation_id: int, account_id: int,
+                          handling_account_id: int, assignee_id: int | None,
+                          team_id: int | None, status: str, reason: str) -> dict:
     return {
-        "brand_id": conversation.brand_id,
-        "conversation_id": conversation.pk,
-        "account_id": conversation.channel_account_id,
-        "handling_account_id": conversation.handling_account_id,
-        "assignee_id": conversation.assignee_id,
-        "team_id": conversation.team_id,
-        "status": conversation.status,
+        "brand_id": brand_id,
+        "conversation_id": conversation_id,
+        "account_id": account_id,
+        "handling_account_id": handling_account_id,
+        "assignee_id": assignee_id,
+        "team_id": team_id,
+        "status": status,
         "reason": reason,
     }
 
@@ -253,7 +301,62 @@ def conversation_open_or_resume(
     return conversation, "opened", True
 
 
-def _user_message(ctx: IngestContext, message: wx.Message) -> str | None:
+@dataclass(frozen=True)
+class StoredMessage:
+    """What storing a follower's message produced, by either path."""
+
+    inbound_id: int
+    conversation_id: int
+    handling_account_id: int
+    assignee_id: int | None
+    team_id: int | None
+    message_id: int
+    reason: str | None  # "opened", "reopened", or None when it simply went on
+    starts_wait: bool  # the follower starts waiting for an answer with this message
+    language: str  # the follower's
+
+
+# The databases on which a follower's message is stored by ``messaging_ingest_message``.
+ONE_CALL_VENDORS = frozenset({"postgresql"})
+_INGEST_MESSAGE = (
+    "SELECT * FROM messaging_ingest_message(%s::bigint, %s::bigint, %s::text, %s::text,"
+    " %s::text, %s::jsonb, %s::timestamptz, %s::timestamptz, %s::text, %s::jsonb, %s::text,"
+    " %s::timestamptz)"
+)
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _user_message_one_call(*, account: OfficialAccount, message: wx.Message, at: datetime,
+                           now: datetime) -> StoredMessage | None:
+    """PostgreSQL: the delivery, follower, conversation, message and window in one call
+    (see the migration); None for a duplicate."""
+    text, fields = _content(message)
+    payload = {k: v for k, v in message.raw.items() if k != "Encrypt"}
+    params = [
+        account.brand_id, account.pk, _dedupe_key(message), message.msg_type[:32],
+        message.from_user[:64], _json(payload), at, now, text, _json(fields),
+        message.msg_id, at - REOPEN_WITHIN,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INGEST_MESSAGE, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (inbound_id, _follower_id, language, _customer_id, conversation_id, handling_account_id,
+     assignee_id, team_id, reason, starts_wait, message_id) = row
+    return StoredMessage(
+        inbound_id=inbound_id, conversation_id=conversation_id,
+        handling_account_id=handling_account_id, assignee_id=assignee_id, team_id=team_id,
+        message_id=message_id, reason=reason, starts_wait=starts_wait, language=language,
+    )
+
+
+def _user_message_orm(ctx: IngestContext, message: wx.Message) -> StoredMessage:
+    """Any database: the same steps as ``messaging_ingest_message``, by the ORM, after
+    ``_insert_once`` stored the delivery."""
     account = ctx.account
     live = _live_conversation_locked(account=account, openid=message.from_user)
     if live is not None:
@@ -280,21 +383,43 @@ def _user_message(ctx: IngestContext, message: wx.Message) -> str | None:
         follower.subscribed = True
         changed.append("subscribed")
     follower.save(update_fields=changed)
-    if reason:
-        hooks.announce("conversation.changed", conversation_changed_payload(conversation, reason))
-    hooks.announce("message.created", message_created_payload(stored))
+    return StoredMessage(
+        inbound_id=ctx.inbound_id, conversation_id=conversation.pk,
+        handling_account_id=conversation.handling_account_id,
+        assignee_id=conversation.assignee_id, team_id=conversation.team_id,
+        message_id=stored.pk, reason=reason, starts_wait=starts_wait,
+        language=follower.language,
+    )
 
+
+def _after_user_message(ctx: IngestContext, message: wx.Message,
+                        stored: StoredMessage) -> str | None:
+    """Announce what storing the message changed, and store the auto-reply, if one is
+    due; returns its text for the passive reply."""
+    account = ctx.account
+    if stored.reason:
+        hooks.announce("conversation.changed", _conversation_payload(
+            brand_id=account.brand_id, conversation_id=stored.conversation_id,
+            account_id=account.pk, handling_account_id=stored.handling_account_id,
+            assignee_id=stored.assignee_id, team_id=stored.team_id,
+            status=Conversation.Status.OPEN, reason=stored.reason,
+        ))
+    hooks.announce("message.created", _message_payload(
+        brand_id=account.brand_id, conversation_id=stored.conversation_id,
+        message_id=stored.message_id, account_id=account.pk,
+        direction=Message.Direction.INBOUND,
+    ))
     reply = None
     if isinstance(message, wx.TextMessage):
         reply = auto_reply_message(account=account, text=message.content,
-                                   language=follower.language, at=ctx.now,
-                                   starts_wait=starts_wait)
+                                   language=stored.language, at=ctx.now,
+                                   starts_wait=stored.starts_wait)
     if reply:
         auto = Message.objects.create(
-            brand_id=account.brand_id, conversation=conversation, account=account,
-            direction=Message.Direction.OUTBOUND, msg_type="text", content=reply,
-            sender_display=AUTO_REPLY_SENDER, status=Message.Status.SENT, sent_at=ctx.now,
-            payload={"passive": True},
+            brand_id=account.brand_id, conversation_id=stored.conversation_id,
+            account=account, direction=Message.Direction.OUTBOUND, msg_type="text",
+            content=reply, sender_display=AUTO_REPLY_SENDER, status=Message.Status.SENT,
+            sent_at=ctx.now, payload={"passive": True},
         )
         hooks.announce("message.created", message_created_payload(auto))
     return reply

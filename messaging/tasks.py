@@ -1,8 +1,9 @@
 """Celery tasks of messaging.
 
-Inbound: ``inbound_process_task`` does the slow part of an accepted delivery (profile,
-media); ``inbound_sweep_task`` (beat, every minute) re-queues rows left unprocessed, so a
-lost task or a broker outage loses nothing.
+Inbound: ``inbound_process_batch_task`` does the slow part of accepted deliveries
+(profile, media), a batch at a time (``task_batches``); ``inbound_process_task`` retries
+one that met a transient failure; ``inbound_sweep_task`` (beat, every minute) re-queues
+rows left unprocessed, so a lost task or a broker outage loses nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from celery import shared_task
 from kombu.exceptions import OperationalError as BrokerError
 
 from messaging.processing import TRANSIENT, inbound_due_ids, inbound_process
+from messaging.task_batches import batch_submit
 
 logger = logging.getLogger(__name__)
 
@@ -43,35 +45,59 @@ def inbound_process_task(self, inbound_id: int) -> str:  # noqa: ANN001
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
 
 
-def inbound_enqueue(inbound_id: int) -> bool:
-    """Queue the processing of one row; called on commit. Never raises: the row is stored
-    and the sweep will queue it again, so a broker outage must not fail the callback."""
+@shared_task(acks_late=True)
+def inbound_process_batch_task(inbound_ids: list[int]) -> dict[str, int]:
+    """Process a batch of accepted deliveries (``task_batches``); answers a count per
+    outcome. A delivery the platform cannot serve now gets a task of its own, with retries
+    and backoff; one failing row never holds up the others."""
+    outcomes: dict[str, int] = {}
+    for inbound_id in inbound_ids:
+        try:
+            outcome = inbound_process(inbound_id=inbound_id)
+        except TRANSIENT as exc:
+            logger.warning("inbound processing failed, will retry",
+                           extra={"inbound_id": inbound_id, "error": str(exc)})
+            if not inbound_process_batch_task.app.conf.task_always_eager:
+                # In-process runs (demo, tests) leave the row to the sweep.
+                _retry_alone(inbound_id)
+            outcome = "deferred"
+        except Exception:
+            logger.exception("inbound processing failed", extra={"inbound_id": inbound_id})
+            outcome = "error"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def _retry_alone(inbound_id: int) -> None:
     try:
-        # retry=False: with the broker down, fail at once rather than hold the callback.
-        inbound_process_task.apply_async((inbound_id,), retry=False)
-    except (BrokerError, OSError) as exc:
-        logger.warning(
-            "could not queue inbound processing; the sweep will",
-            extra={"inbound_id": inbound_id, "error": str(exc)},
-        )
-        return False
-    except Exception:
-        logger.exception("inbound processing failed", extra={"inbound_id": inbound_id})
-        return False
-    return True
+        inbound_process_task.apply_async((inbound_id,), countdown=_backoff(0), retry=False)
+    except (BrokerError, OSError):
+        logger.warning("could not queue a retry; the sweep will",
+                       extra={"inbound_id": inbound_id})
+
+
+def inbound_enqueue(inbound_id: int) -> None:
+    """Queue the processing of one row; called on commit. Batched per process
+    (``task_batches``) and never raises: the row is stored, and the sweep queues it again
+    if the broker is away."""
+    batch_submit(inbound_process_batch_task, inbound_id)
 
 
 @shared_task
 def inbound_sweep_task() -> int:
-    """Re-queue rows nobody finished; returns how many were queued."""
-    queued = 0
-    for inbound_id in inbound_due_ids():
-        if not inbound_enqueue(inbound_id):
-            break  # the broker is still away; the next sweep tries again
-        queued += 1
-    if queued:
-        logger.info("inbound sweep re-queued rows", extra={"count": queued})
-    return queued
+    """Re-queue rows nobody finished, in one task; returns how many were queued (0 while
+    the broker is away: the next sweep tries again)."""
+    due = inbound_due_ids()
+    if not due:
+        return 0
+    try:
+        inbound_process_batch_task.apply_async((due,), retry=False)
+    except (BrokerError, OSError) as exc:
+        logger.warning("could not queue the inbound backlog",
+                       extra={"count": len(due), "error": str(exc)})
+        return 0
+    logger.info("inbound sweep re-queued rows", extra={"count": len(due)})
+    return len(due)
 
 
 # --- outbound ---------------------------------------------------------------------------

@@ -1,19 +1,33 @@
-"""Ingestion of user messages: one transaction, conversations opened, resumed, reopened."""
+"""Ingestion of user messages: one transaction, conversations opened, resumed, reopened.
+
+Every test here runs twice: through the database function PostgreSQL uses
+(``messaging_ingest_message``) and through the ORM path SQLite uses, which must agree.
+"""
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from followers.models import Follower
+from followers.models import Customer, Follower
+from messaging import ingest
 from messaging.ingest import REOPEN_WITHIN
-from messaging.models import Conversation, Inbound, Message
+from messaging.models import AutoReply, Conversation, Inbound, Message
 from tests.factories import make_account, make_brand
 from tests.messaging.callback_support import counts
 from tests.messaging.ingest_support import HookRecorder, deliver, event, text
+
+
+@pytest.fixture(autouse=True, params=["one_call", "orm"])
+def ingest_path(request, monkeypatch):
+    if request.param == "orm":
+        monkeypatch.setattr(ingest, "ONE_CALL_VENDORS", frozenset())
+    else:
+        assert connection.vendor in ingest.ONE_CALL_VENDORS
+    return request.param
 
 
 @pytest.fixture
@@ -147,3 +161,81 @@ def test_concurrent_messages_make_one_follower_and_one_live_conversation():
     assert _at_once(account, [text(account, "oRush", f"n{n}", at=now) for n in range(8)]) == []
     assert Conversation.objects.get().status == "open"
     assert Message.objects.count() == 16 and Inbound.objects.count() == 16
+
+
+def test_the_window_and_last_message_never_move_backwards(account):
+    now = int(time.time())
+    deliver(account, text(account, "oA", "new", at=now))
+    Follower.objects.update(window_sends=3)
+    deliver(account, text(account, "oA", "late", at=now - 600))  # an old delivery, late
+    follower = Follower.objects.get()
+    at = datetime.fromtimestamp(now, tz=UTC)
+    assert follower.last_inbound_at == at and follower.window_opened_at == at
+    assert follower.window_sends == 3  # the late message opens no new window
+    assert Conversation.objects.get().last_message_at == at
+    deliver(account, text(account, "oA", "newer", at=now + 5))
+    follower.refresh_from_db()
+    assert follower.window_sends == 0
+    assert follower.window_opened_at == at + timedelta(seconds=5)
+
+
+def test_a_message_from_a_follower_marked_unfollowed_marks_them_following(account):
+    deliver(account, text(account, "oA"))
+    Follower.objects.update(subscribed=False)
+    deliver(account, text(account, "oA"))
+    assert Follower.objects.get().subscribed
+
+
+def test_the_customer_of_the_follower_goes_on_the_conversation(account):
+    deliver(account, text(account, "oA"))
+    follower = Follower.objects.get()
+    Conversation.objects.update(customer=None)
+    deliver(account, text(account, "oA"))
+    assert Conversation.objects.get().customer_id == follower.customer_id
+
+
+def test_a_keyword_auto_reply_is_stored_with_the_message(account, recorder):
+    AutoReply.objects.create(brand=account.brand, kind=AutoReply.Kind.KEYWORD,
+                             trigger="opening hours", body="We open at 10:00.")
+    result = deliver(account, text(account, "oA", "What are your opening hours?"))
+    assert result.reply_text == "We open at 10:00."
+    conversation = Conversation.objects.get()
+    auto = conversation.messages.get(direction="out")
+    assert (auto.content, auto.status, auto.sender_display) == (
+        "We open at 10:00.", "sent", ingest.AUTO_REPLY_SENDER)
+    assert recorder.names() == ["conversation.changed", "message.created", "message.created"]
+    # No keyword, and inside business hours or not waiting: no reply, no transaction.
+    assert deliver(account, text(account, "oA", "thanks")).reply_text is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_storing_rolls_the_whole_delivery_back(ingest_path, monkeypatch):
+    account = make_account(brand=make_brand(), app_secret="")
+    AutoReply.objects.create(brand=account.brand, kind=AutoReply.Kind.KEYWORD,
+                             trigger="hello", body="Hi!")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    # The auto-reply is stored in the delivery's transaction: if that fails, nothing of
+    # the delivery stays, so the platform's retry stores it whole.
+    monkeypatch.setattr(ingest.Message.objects, "create", broken)
+    with pytest.raises(RuntimeError):
+        deliver(account, text(account, "oA", "hello", msg_id=42))
+    assert counts()["inbound"] == 0 and counts()["messages"] == 0
+    monkeypatch.undo()
+    if ingest_path == "orm":
+        monkeypatch.setattr(ingest, "ONE_CALL_VENDORS", frozenset())
+    assert not deliver(account, text(account, "oA", "hello", msg_id=42)).duplicate
+    assert Message.objects.filter(direction="in").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_follower_writing_twice_at_once_keeps_one_customer():
+    account = make_account(brand=make_brand(), app_secret="")
+    now = int(time.time())
+    assert _at_once(account, [text(account, "oTwin", f"m{n}", at=now) for n in range(6)]) == []
+    follower = Follower.objects.get(openid="oTwin")
+    # The losers of the race gave their customer back.
+    assert list(Customer.objects.values_list("pk", flat=True)) == [follower.customer_id]
+    assert Conversation.objects.get().customer_id == follower.customer_id
