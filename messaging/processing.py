@@ -18,7 +18,14 @@ from accounts.wechat_clients import client_for
 from followers.models import Follower
 from followers.services import follower_apply_profile
 from messaging.models import Inbound, Message
-from wechat.errors import BusyError, RateLimited, TokenError, TransportError, WeChatError
+from wechat.errors import (
+    BusyError,
+    DownloadRefused,
+    RateLimited,
+    TokenError,
+    TransportError,
+    WeChatError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +94,18 @@ def _fetch_media(*, account: OfficialAccount, inbound: Inbound) -> None:
         )
         return
     if isinstance(content, dict):
-        # Videos may come back as a URL rather than bytes; keep it for the console.
-        payload = {**message.payload, "video_url": content.get("video_url", "")}
+        # A video comes back as a temporary URL rather than bytes: keep the URL, and the
+        # file behind it, since the URL expires as the media does.
+        url = str(content.get("video_url") or "")
+        payload = {**message.payload, "video_url": url}
         Message.objects.filter(pk=message.pk).update(payload=payload)
-        return
+        try:
+            content = client_for(account).media_download(url)
+        except DownloadRefused as exc:
+            logger.warning("video download refused",
+                           extra={"account_id": account.pk, "message_id": message.pk,
+                                  "error": str(exc)})
+            return
     name = f"{account.appid}-{msg_id}.{_extension(content, inbound.msg_type)}"
     message.media.save(name, ContentFile(content), save=False)
     # Conditional: a concurrent run that stored it first keeps its file.

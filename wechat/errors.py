@@ -162,6 +162,11 @@ class TransportError(WeChatException):
         return "WeChat could not be reached or answered with an error page; try again later"
 
 
+class DownloadRefused(WeChatException):
+    """A media URL the platform handed out answered 4xx (expired, unknown) or the file is
+    larger than we keep: final, not worth trying again."""
+
+
 class RequestValidationError(WeChatException, ValueError):
     """Refused on our side before calling WeChat (a batch too big, a span too long...)."""
 

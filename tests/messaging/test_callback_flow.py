@@ -74,6 +74,18 @@ def test_media_is_downloaded_once_and_stored(platform, live_server):
     assert len(calls) == 1
 
 
+def test_a_video_is_fetched_from_the_url_the_platform_answers_and_stored(platform,
+                                                                         live_server):
+    account = connected_account(platform, live_server, brand=make_brand())
+    openid = follow(platform, account)["openid"]
+    sent = say(platform, account, openid, type="video")
+    _ok(sent["push"])
+    message = Message.objects.get(account=account, wechat_msg_id=str(sent["msg_id"]))
+    assert message.msg_type == "video" and message.media.name.endswith(".mp4")
+    assert message.media.read()[4:8] == b"ftyp"
+    assert message.payload["video_url"].startswith(platform.base_url)
+
+
 def test_a_keyword_auto_reply_answers_passively(platform, live_server):
     brand = make_brand()
     account = connected_account(platform, live_server, brand=brand)

@@ -198,8 +198,17 @@ def test_media_round_trip(sandbox: SandboxServer) -> None:
     uploaded = wx.media_upload("image", "a.png", PNG, content_type="image/png")
     assert uploaded["type"] == "image"
     assert wx.media_get(uploaded["media_id"]) == PNG
-    video = wx.media_upload("video", "v.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(8))
-    assert "video_url" in wx.media_get(video["media_id"])  # type: ignore[operator]
+    mp4 = b"\x00\x00\x00\x18ftypmp42" + bytes(8)
+    video = wx.media_upload("video", "v.mp4", mp4)
+    # A video comes back as a URL, and the file behind it is fetched without a token.
+    url = wx.media_get(video["media_id"])["video_url"]  # type: ignore[index]
+    assert wx.media_download(url) == mp4
+    with pytest.raises(errors.DownloadRefused, match="larger than 8 bytes"):
+        wx.media_download(url, max_bytes=8)
+    with pytest.raises(errors.DownloadRefused, match="HTTP 404"):
+        wx.media_download(url.replace(video["media_id"], "expired-or-unknown"))
+    with pytest.raises(errors.DownloadRefused, match="not an http"):
+        wx.media_download("file:///etc/passwd")
     with pytest.raises(errors.InvalidRequest):
         wx.media_get("no-such-media")
     assert wx.media_upload_image("in-article.jpg", b"\xff\xd8\xff" + bytes(16)).startswith("http")

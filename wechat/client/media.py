@@ -8,6 +8,8 @@ from wechat.client.base import ApiBase, require
 from wechat.client.retry import Safety
 
 MEDIA_TYPES = ("image", "voice", "video", "thumb")
+# The platform takes videos up to 10 MB; what users send can be larger (short videos).
+DOWNLOAD_MAX_BYTES = 25 * 1024 * 1024
 
 
 class MediaApi(ApiBase):
@@ -33,6 +35,11 @@ class MediaApi(ApiBase):
     def media_get(self, media_id: str) -> bytes | dict[str, Any]:
         """The media bytes; for videos the platform answers ``{"video_url": ...}`` instead."""
         return self._get("/cgi-bin/media/get", {"media_id": media_id}, binary=True)
+
+    def media_download(self, url: str, *, max_bytes: int = DOWNLOAD_MAX_BYTES) -> bytes:
+        """The file behind a URL ``media_get`` answered with (videos); see
+        ``Transport.download``."""
+        return self.transport.download(url, max_bytes=max_bytes)
 
     def media_upload_image(
         self, filename: str, content: bytes, *, content_type: str = "image/jpeg"

@@ -16,7 +16,7 @@ from urllib3.exceptions import NewConnectionError
 
 from wechat.client.retry import DEFAULT_POLICY, Action, Outcome, RetryPolicy, Safety
 from wechat.client.retry import outcome_for_errcode as _outcome_for_errcode
-from wechat.errors import TransportError, error_for
+from wechat.errors import DownloadRefused, TransportError, error_for
 from wechat.tokens import TokenProvider
 
 logger = logging.getLogger("wechat.client")
@@ -166,6 +166,30 @@ class Transport:
                 self.sleep(delay)
                 continue
             raise failure
+
+    def download(self, url: str, *, max_bytes: int) -> bytes:
+        """The file at a URL the platform handed out (a video's ``video_url``): a plain GET,
+        no token and no retries here, at most ``max_bytes``. Network trouble and 5xx raise
+        ``TransportError`` (worth another try later); 4xx or a larger file raise
+        ``DownloadRefused``."""
+        if not url.startswith(("http://", "https://")):
+            raise DownloadRefused(f"not an http(s) URL: {url[:80]}")
+        try:
+            with self.session.get(url, timeout=self.timeout, stream=True) as response:
+                if response.status_code >= 500:
+                    raise TransportError(f"HTTP {response.status_code}", path=url,
+                                         status=response.status_code)
+                if response.status_code != 200:
+                    raise DownloadRefused(f"HTTP {response.status_code} for the media URL")
+                received = bytearray()
+                for chunk in response.iter_content(64 * 1024):
+                    received += chunk
+                    if len(received) > max_bytes:
+                        raise DownloadRefused(f"media larger than {max_bytes} bytes")
+                return bytes(received)
+        except requests.RequestException as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}", path=url,
+                                 maybe_sent=not _never_left(exc)) from exc
 
     def _send_once(
         self,

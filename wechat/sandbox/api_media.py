@@ -6,6 +6,7 @@ import base64
 import secrets
 from email.parser import BytesParser
 from email.policy import HTTP
+from typing import Any
 
 from .state import Media, SandboxState
 from .web import ApiError, Ctx, Request, Response, api
@@ -21,6 +22,23 @@ MEDIA_RULES: dict[str, tuple[int, tuple[str, ...], int]] = {
 _CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                   "gif": "image/gif", "bmp": "image/bmp", "amr": "audio/amr",
                   "mp3": "audio/mpeg", "mp4": "video/mp4"}
+
+
+VIDEO_CDN_PATH = "/sandbox-cdn/video/"
+
+
+def video_file(server: Any, req: Request) -> Response:
+    """GET ``VIDEO_CDN_PATH<media id>.mp4``: the bytes of an unexpired video (no token, as
+    on the platform's CDN), or 404."""
+    if req.method != "GET":
+        return Response(405, b"405 Method Not Allowed", "text/plain")
+    media_id = req.path[len(VIDEO_CDN_PATH):].removesuffix(".mp4")
+    with server.state.lock:
+        media = server.state.media.get(media_id)
+    if (media is None or media.type != "video"
+            or server.clock.now() - media.created_at >= TEMP_MEDIA_TTL):
+        return Response(404, b"404 Not Found", "text/plain")
+    return Response(200, base64.b64decode(media.data_b64), media.content_type)
 
 
 def live_media(state: SandboxState, appid: str, media_id: object, now: float,
@@ -84,7 +102,10 @@ def media_get(ctx: Ctx) -> dict | Response:
     if media.type == "news":
         raise ApiError(40007)
     if media.type == "video":
-        return {"video_url": f"http://vweixinf.tc.qq.com/sandbox/{media.media_id}.mp4"}
+        # The platform answers a video with a temporary download URL on its CDN; the
+        # sandbox's URL points at itself (``video_file``), so the file can be fetched.
+        base = ctx.server.base_url if ctx.server is not None else "http://vweixinf.tc.qq.com"
+        return {"video_url": f"{base}{VIDEO_CDN_PATH}{media.media_id}.mp4"}
     disposition = f'attachment; filename="{media.filename or media.media_id}"'
     return Response(200, base64.b64decode(media.data_b64), media.content_type,
                     {"Content-disposition": disposition})

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import faults, quota
+from .api_media import VIDEO_CDN_PATH, video_file
 from .api_token import expire_token, validate_token
 from .clock import SandboxClock
 from .consent import PAGES
@@ -137,6 +138,8 @@ class SandboxServer:
             from .control import dispatch as control_dispatch
 
             return control_dispatch(self, req)
+        if req.path.startswith(VIDEO_CDN_PATH):
+            return video_file(self, req)
         page = PAGES.get(req.path)
         if page is not None:
             # Browser pages (the consent page) run outside the per-call pipeline.
