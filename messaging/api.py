@@ -1,11 +1,15 @@
-"""REST: conversations (list, filter, read, assign, claim next, resolve, snooze), their
-messages (list, send a reply or a note) and the prepared-response library."""
+"""REST: conversations (list, filter, read, assign, claim next, resolve, snooze, transfer),
+their messages (list, send a reply or a note, a message's stored image) and the
+prepared-response library."""
 
+import mimetypes
 from datetime import timedelta
 
 from django.db.models import QuerySet
+from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -13,10 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import ScopedViewSet
+from accounts.errors import NotInScope
 from accounts.scope import Scope, access
 from accounts.selectors import member_list
 from messaging import prepared, selectors, services
-from messaging.models import Conversation, PreparedResponse
+from messaging.models import Conversation, Message, PreparedResponse
 from messaging.serializers import (
     AssignSerializer,
     ConversationDetailSerializer,
@@ -25,9 +30,12 @@ from messaging.serializers import (
     MessageSerializer,
     PreparedResponseSerializer,
     SnoozeSerializer,
+    TransferSerializer,
 )
 
 LIST_FILTERS = ("box", "account", "status", "language", "tag", "waiting")
+# Stored files served as what they are; anything else (voice, video) is a download.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp"})
 
 
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -102,6 +110,58 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         )
         return self._detail(conversation)
 
+    @extend_schema(request=TransferSerializer,
+                   responses={200: ConversationDetailSerializer, 204: None})
+    @action(detail=True, methods=["post"])
+    def transfer(self, request: Request, pk: str | None = None) -> Response:
+        """Hand over to another team, or to another account of the brand (and optionally
+        one of its teams); the note travels with it. 204 when the conversation has left
+        the requester's scope."""
+        conversation = self.get_object()
+        serializer = TransferSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        to_account = to_team = None
+        if data["account"] is not None:
+            to_account = access(selectors.transfer_accounts(scope=self.scope), data["account"])
+        if data["team"] is not None:
+            to_team = access(selectors.transfer_teams(scope=self.scope), data["team"])
+        conversation = services.conversation_transfer(
+            scope=self.scope, conversation=conversation, to_account=to_account,
+            to_team=to_team, note=data["note"], by=self.scope.membership,
+        )
+        if not selectors.conversation_list(scope=self.scope).filter(pk=conversation.pk).exists():
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._detail(conversation)
+
+    @extend_schema(responses={(200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @action(detail=True, methods=["get"], url_path=r"media/(?P<message_id>[0-9]+)",
+            url_name="media")
+    def media(self, request: Request, pk: str | None = None,
+              message_id: str | None = None) -> FileResponse:
+        """The stored file of a message this conversation's history shows (an image the
+        follower sent, an agent's image reply). 404 when there is none."""
+        conversation = self.get_object()
+        message: Message = access(
+            selectors.message_media(scope=self.scope, conversation=conversation), message_id
+        )
+        try:
+            handle = message.media.open("rb")
+        except FileNotFoundError as exc:
+            raise NotInScope() from exc
+        name = message.media.name.rsplit("/", 1)[-1]
+        content_type = mimetypes.guess_type(name)[0] or ""
+        inline = content_type in INLINE_TYPES
+        response = FileResponse(
+            handle, as_attachment=not inline, filename=name,
+            content_type=content_type if inline else "application/octet-stream",
+        )
+        # Uploaded bytes are shown, never run: no scripts, no sniffing, not shared caches.
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
     @extend_schema(responses=dict[str, int])
     @action(detail=False, methods=["get"])
     def counts(self, request: Request) -> Response:
@@ -118,7 +178,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         conversation = self.get_object()
         if request.method == "GET":
             qs = selectors.conversation_messages(scope=self.scope, conversation=conversation)
-            return self._paginated(qs)
+            return self._paginated(qs, conversation)
         serializer = MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -134,7 +194,8 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
                 language=data["language"], image=data["image"], by=self.scope.membership,
             )
         message.refresh_from_db()
-        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        data = MessageSerializer(message, context={"conversation_id": conversation.pk}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=MessageSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -143,12 +204,16 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         with its account."""
         conversation = self.get_object()
         return self._paginated(
-            selectors.conversation_history(scope=self.scope, conversation=conversation)
+            selectors.conversation_history(scope=self.scope, conversation=conversation),
+            conversation,
         )
 
-    def _paginated(self, qs: QuerySet) -> Response:
+    def _paginated(self, qs: QuerySet, conversation: Conversation) -> Response:
         page = self.paginate_queryset(qs)
-        return self.get_paginated_response(MessageSerializer(page, many=True).data)
+        # Media links go through the conversation being read: its history is the door.
+        context = {"conversation_id": conversation.pk}
+        return self.get_paginated_response(MessageSerializer(page, many=True,
+                                                             context=context).data)
 
 
 class PreparedResponseViewSet(

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import InvalidInput
-from accounts.models import Team
+from accounts.models import OfficialAccount, Team
 from accounts.scope import Scope
 from followers.models import Follower
 from followers.window import (
@@ -162,6 +162,24 @@ def conversation_history(*, scope: Scope, conversation: Conversation) -> QuerySe
     if scope.account_ids is not None:
         qs = qs.filter(Q(account_id__in=scope.account_ids) | Q(conversation=conversation))
     return qs.select_related("account").order_by("created_at", "pk")
+
+
+def transfer_accounts(*, scope: Scope) -> QuerySet[OfficialAccount]:
+    """The accounts a conversation may be handed to: every active account of the brand.
+    Wider than `scope.accounts()` on purpose: handing a guest to a property the agent does
+    not serve is what an account-to-account transfer is for."""
+    return OfficialAccount.objects.filter(brand_id=scope.brand_id, is_active=True)
+
+
+def transfer_teams(*, scope: Scope) -> QuerySet[Team]:
+    """The teams a conversation may be handed to: every team of the brand."""
+    return Team.objects.filter(brand_id=scope.brand_id)
+
+
+def message_media(*, scope: Scope, conversation: Conversation) -> QuerySet[Message]:
+    """Messages with a stored file that the conversation's history shows the requester
+    (`conversation_history`): the door for a message's image."""
+    return conversation_history(scope=scope, conversation=conversation).exclude(media="")
 
 
 # The plain reasons a reply is refused before anything is sent (wechat-protocol.md §4).

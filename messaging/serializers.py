@@ -1,3 +1,4 @@
+from django.urls import reverse
 from rest_framework import serializers
 
 from messaging.models import Conversation, Message, PreparedResponse
@@ -88,7 +89,12 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_media_url(self, obj: Message) -> str | None:
-        return obj.media.url if obj.media else None
+        """The stored file, through the conversation it is read in (`conversation_id` in
+        the context; the message's own otherwise), so the same scope check applies."""
+        if not obj.media:
+            return None
+        via = self.context.get("conversation_id") or obj.conversation_id
+        return reverse("conversation-media", kwargs={"pk": via, "message_id": obj.pk})
 
 
 class MessageCreateSerializer(serializers.Serializer):
@@ -103,6 +109,22 @@ class MessageCreateSerializer(serializers.Serializer):
     language = serializers.CharField(required=False, allow_blank=True, default="")
     media_id = serializers.CharField(required=False, allow_blank=True, default="")
     image = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class TransferSerializer(serializers.Serializer):
+    """Hand over to a team, or to an account (optionally with one of its teams)."""
+
+    account = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                       help_text="the new handling account's id")
+    team = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                    help_text="the team's id")
+    note = serializers.CharField(required=False, allow_blank=True, default="",
+                                 help_text="travels with the conversation")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["account"] is None and attrs["team"] is None:
+            raise serializers.ValidationError("give an account, a team or both")
+        return attrs
 
 
 class AssignSerializer(serializers.Serializer):

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.errors import Conflict, InvalidInput, RoleRequired
-from accounts.models import Membership, Role
+from accounts.errors import Conflict, InvalidInput, NotInScope, RoleRequired
+from accounts.models import Membership, OfficialAccount, Role, Team
 from accounts.scope import Scope, access
 from accounts.wechat_clients import client_for
 from followers.models import Follower
@@ -39,6 +39,7 @@ __all__ = [
     "conversation_claim_next",
     "conversation_resolve",
     "conversation_snooze",
+    "conversation_transfer",
     "conversations_wake_snoozed",
     "message_deliver",
     "message_note",
@@ -56,8 +57,18 @@ IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/bmp"}
 # -- announcements ----------------------------------------------------------------------
 
 
-def _announce_conversation(conversation: Conversation, reason: str) -> None:
-    announce("conversation.changed", {
+def _place(conversation: Conversation) -> tuple[int, int | None]:
+    """Where a conversation sits, which decides who may see it: (handling account, team)."""
+    return conversation.handling_account_id, conversation.team_id
+
+
+def _announce_conversation(
+    conversation: Conversation, reason: str, *, before: tuple[int, int | None] | None = None
+) -> None:
+    """Announce `conversation.changed`. `before` is the conversation's place (`_place`)
+    before the change; when it moved, the payload names the previous handling account and
+    team, so routing can tell the screens that could see it there and cannot now."""
+    payload = {
         "brand_id": conversation.brand_id,
         "conversation_id": conversation.pk,
         "account_id": conversation.channel_account_id,
@@ -66,7 +77,10 @@ def _announce_conversation(conversation: Conversation, reason: str) -> None:
         "team_id": conversation.team_id,
         "status": conversation.status,
         "reason": reason,
-    })
+    }
+    if before is not None and before != _place(conversation):
+        payload["previous_handling_account_id"], payload["previous_team_id"] = before
+    announce("conversation.changed", payload)
 
 
 def _announce_message(message: Message) -> None:
@@ -196,6 +210,63 @@ def conversation_snooze(
         conversation.snoozed_until = until
         conversation.save(update_fields=["status", "snoozed_until"])
         _announce_conversation(conversation, "snoozed")
+    return conversation
+
+
+def conversation_transfer(
+    *, scope: Scope, conversation: Conversation, to_account: OfficialAccount | None = None,
+    to_team: Team | None = None, note: str = "", by: Membership | None,
+) -> Conversation:
+    """Hand the conversation to another team, or to another account (and, optionally, one
+    of its teams). Anyone who may see the conversation may hand it on.
+
+    An account-to-account transfer changes the handling account, whose members then see
+    the whole history and reply; replies still go out through the channel account. Without
+    `to_team` it lands in the new account's queue (no team). Either way the assignee lets
+    go, so it waits in the queue it was handed to. A system line in the thread records who
+    handed it where, with the note. The announcement names where it was before, so screens
+    that could see it there and cannot now drop it.
+    """
+    if to_account is None and to_team is None:
+        raise InvalidInput("transfer to a team or to an account")
+    for target in (to_account, to_team):
+        if target is not None and target.brand_id != scope.brand_id:
+            raise NotInScope()
+    note = note.strip()
+    if len(note) > TEXT_LIMIT:
+        raise InvalidInput(f"a transfer note holds at most {TEXT_LIMIT} characters")
+    with transaction.atomic():
+        conversation = _lock(scope, conversation)
+        if conversation.status == Conversation.Status.RESOLVED:
+            raise Conflict("a resolved conversation cannot be transferred")
+        before = _place(conversation)
+        if to_account is not None:
+            conversation.handling_account = to_account
+        conversation.team = to_team
+        if _place(conversation) == before:
+            raise Conflict("the conversation is already there")
+        conversation.assignee = None
+        conversation.save(update_fields=["handling_account", "team", "assignee"])
+        where = conversation.handling_account.name
+        if to_team is not None:
+            where = f"{to_team.name} · {where}"
+        line = Message.objects.create(
+            brand_id=conversation.brand_id,
+            conversation=conversation,
+            account_id=conversation.channel_account_id,
+            direction=Message.Direction.SYSTEM,
+            msg_type="text",
+            # Names and an arrow, no sentence: it reads the same in every language.
+            content=f"→ {where}" + (f"\n{note}" if note else ""),
+            payload={"transfer": {
+                "from_account": before[0], "from_team": before[1],
+                "to_account": conversation.handling_account_id, "to_team": conversation.team_id,
+            }},
+            sender=by,
+            sender_display=(by.display_name or by.user.get_short_name()) if by else "",
+        )
+        _announce_message(line)
+        _announce_conversation(conversation, "transferred", before=before)
     return conversation
 
 

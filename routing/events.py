@@ -77,7 +77,8 @@ class MessageStatusEvent(TypedDict):
 
 
 class ConversationEvent(TypedDict):
-    """A conversation opened, reopened, was assigned, resolved, snoozed or changed status."""
+    """A conversation opened, reopened, was assigned, transferred, resolved, snoozed or
+    changed status."""
 
     type: Literal["conversation"]
     conversation_id: int
@@ -90,6 +91,21 @@ class ConversationEvent(TypedDict):
     at: str
 
 
+# The reason of the event sent to screens that lose sight of a conversation.
+MOVED_AWAY = "moved_away"
+
+
+class MovedAwayEvent(TypedDict):
+    """A conversation this member could see was transferred where they cannot see it: drop
+    it. Only the id and the status: nothing about where it went or who the follower is."""
+
+    type: Literal["conversation"]
+    reason: Literal["moved_away"]
+    conversation_id: int
+    status: str
+    at: str
+
+
 class PresenceEvent(TypedDict):
     """A member's presence changed; sent to the whole brand."""
 
@@ -99,5 +115,6 @@ class PresenceEvent(TypedDict):
 
 
 ConsoleEvent = (
-    MessageEvent | MessageStatusEvent | ConversationEvent | PresenceEvent | OverflowEvent
+    MessageEvent | MessageStatusEvent | ConversationEvent | MovedAwayEvent | PresenceEvent
+    | OverflowEvent
 )

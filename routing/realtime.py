@@ -2,9 +2,10 @@
 
 Messaging announces `message.created`, `conversation.changed` and `message.status` after
 commit (`messaging.hooks`); `subscribe()` (called from `RoutingConfig.ready`) hands each one
-to a Celery task, because the push to screens is slow work that must not hold up the
-callback. The task works out the audience and sends to each member's own group
-`agent.<membership id>`: the brand group would reach agents who serve other accounts.
+to a Celery task (in batches: `messaging.task_batches`), because the push to screens is
+slow work that must not hold up the callback. The task works out the audience and sends
+to each member's own group `agent.<membership id>`: the brand group would reach agents
+who serve other accounts.
 The audience is exactly who messaging's selectors let read the conversation (its
 handling account or its team), so a snippet never reaches a screen that would get a 404
 for the details.
@@ -20,11 +21,14 @@ from django.utils import timezone
 
 from accounts.models import BRAND_WIDE_ROLES, Membership
 from messaging.models import Conversation, Message
+from messaging.task_batches import batch_submit
 from routing.events import (
     CONSOLE_EVENT,
+    MOVED_AWAY,
     ConversationEvent,
     MessageEvent,
     MessageStatusEvent,
+    MovedAwayEvent,
     agent_group,
 )
 
@@ -43,11 +47,12 @@ def subscribe() -> None:
 
 def _relay(name: str) -> Callable[[dict], None]:
     def relay(payload: dict) -> None:
-        from routing.tasks import console_push_task
+        from routing.tasks import console_push_batch_task
 
-        # Hooks run after commit, and the registry logs and swallows a subscriber's failure
-        # (a broker outage): screens then catch up when they reconnect and resync.
-        console_push_task.delay(name, payload)
+        # Hooks run after commit. Batched per process (a publish per event would cost the
+        # callback more than storing the message); a broker outage is logged there, and
+        # screens catch up when they reconnect and resync.
+        batch_submit(console_push_batch_task, [name, payload])
 
     relay.__name__ = f"console_relay_{name.replace('.', '_')}"
     return relay
@@ -58,19 +63,36 @@ def _relay(name: str) -> Callable[[dict], None]:
 _RELAYS = {name: _relay(name) for name in HOOKS}
 
 
-def audience(*, conversation: Conversation) -> list[int]:
-    """Members whose scope shows this conversation, mirroring messaging's one door
-    (`conversation_queryset`): brand-wide roles, members who serve every account (none
-    chosen), members serving its handling account, and members of its team."""
-    reach = (
-        Q(role__in=BRAND_WIDE_ROLES)
-        | Q(accounts__isnull=True)
-        | Q(accounts=conversation.handling_account_id)
-    )
-    if conversation.team_id:
-        reach |= Q(teams=conversation.team_id)
-    members = Membership.objects.filter(reach, brand_id=conversation.brand_id)
+def _reach(*, brand_id: int, handling_account_id: int | None, team_id: int | None) -> list[int]:
+    """Members who see a conversation placed on this handling account and team, mirroring
+    messaging's one door (`conversation_queryset`): brand-wide roles, members who serve
+    every account (none chosen), members serving the handling account, and members of the
+    team."""
+    reach = Q(role__in=BRAND_WIDE_ROLES) | Q(accounts__isnull=True)
+    if handling_account_id:
+        reach |= Q(accounts=handling_account_id)
+    if team_id:
+        reach |= Q(teams=team_id)
+    members = Membership.objects.filter(reach, brand_id=brand_id)
     return sorted(set(members.values_list("pk", flat=True)))
+
+
+def audience(*, conversation: Conversation) -> list[int]:
+    """Members whose scope shows this conversation now."""
+    return _reach(brand_id=conversation.brand_id,
+                  handling_account_id=conversation.handling_account_id,
+                  team_id=conversation.team_id)
+
+
+def former_audience(*, conversation: Conversation, payload: dict, now: Iterable[int]) -> list[int]:
+    """Members who could see the conversation where it was before a move (the payload's
+    `previous_handling_account_id` and `previous_team_id`) and cannot see it now."""
+    if "previous_handling_account_id" not in payload and "previous_team_id" not in payload:
+        return []
+    before = _reach(brand_id=conversation.brand_id,
+                    handling_account_id=payload.get("previous_handling_account_id"),
+                    team_id=payload.get("previous_team_id"))
+    return sorted(set(before) - set(now))
 
 
 def snippet(message: Message) -> str:
@@ -81,8 +103,9 @@ def snippet(message: Message) -> str:
 
 
 def push(name: str, payload: dict) -> int:
-    """Build the event for one hook payload and send it to its audience. Answers how many
-    screens' groups it went to (0 when the rows are gone)."""
+    """Build the event for one hook payload and send it to its audience; a conversation that
+    moved also tells the members who saw it before and do not now (`former_audience`).
+    Answers how many screens' groups it went to (0 when the rows are gone)."""
     conversation = Conversation.objects.filter(
         pk=payload.get("conversation_id"), brand_id=payload.get("brand_id")
     ).first()
@@ -94,7 +117,21 @@ def push(name: str, payload: dict) -> int:
         return 0
     members = audience(conversation=conversation)
     send_to_members(members, event)
-    return len(members)
+    if name != "conversation.changed":
+        return len(members)
+    # Screens that showed it before a transfer would keep a stale row: they learn only that
+    # it went, not where, nor anything about the follower.
+    gone = former_audience(conversation=conversation, payload=payload, now=members)
+    if gone:
+        moved: MovedAwayEvent = {
+            "type": "conversation",
+            "reason": MOVED_AWAY,
+            "conversation_id": conversation.pk,
+            "status": conversation.status,
+            "at": event["at"],
+        }
+        send_to_members(gone, moved)
+    return len(members) + len(gone)
 
 
 def _event(

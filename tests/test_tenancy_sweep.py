@@ -12,7 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.services import api_key_create
-from messaging.models import PreparedResponse
+from messaging.models import Message, PreparedResponse
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +38,8 @@ API_ROUTES = [
     ("/api/v1/conversations/{conversation}/snooze/", ["post"]),
     ("/api/v1/conversations/{conversation}/messages/", ["get", "post"]),
     ("/api/v1/conversations/{conversation}/history/", ["get"]),
+    ("/api/v1/conversations/{conversation}/transfer/", ["post"]),
+    ("/api/v1/conversations/{conversation}/media/{message}/", ["get"]),
     ("/api/v1/prepared-responses/{prepared}/", ["get", "patch", "put", "delete"]),
 ]
 # Routes whose id is not a tenant object (or that have no id), with the reason.
@@ -55,6 +57,11 @@ def _ids(data: dict, brand: str) -> dict:
         brand=data[f"brand_{brand}"], account=data[other], key="sweep", title="Sweep",
         language="en", body="hello",
     )
+    conversation = data[f"conversation_{brand}"]
+    message = Message.objects.create(
+        brand=data[f"brand_{brand}"], conversation=conversation,
+        account=conversation.channel_account, direction="in", content="sweep",
+    )
     return {
         "account": data[other].pk,
         "member": member.pk,
@@ -62,6 +69,7 @@ def _ids(data: dict, brand: str) -> dict:
         "api_key": key.pk,
         "conversation": data[f"conversation_{brand}"].pk,
         "prepared": prepared.pk,
+        "message": message.pk,
     }
 
 
@@ -175,7 +183,8 @@ def _patterns(resolver: URLResolver, prefix: str = "") -> list[str]:
 
 def _canonical(pattern: str) -> str:
     pattern = pattern.replace("^", "").replace("$", "")
-    pattern = re.sub(r"\(\?P<pk>[^)]*\)|<int:pk>", "{}", pattern)
+    # Every id in the path (the object's pk, a nested object's id) is a placeholder.
+    pattern = re.sub(r"\(\?P<\w+>[^)]*\)|<int:\w+>", "{}", pattern)
     return "/" + pattern
 
 

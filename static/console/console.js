@@ -23,6 +23,8 @@
     messages: [],
     lastEventAt: null,
     chosenPrepared: null,
+    // The image attached in the reply box (a File), sent with the next send.
+    image: null,
     presence: cfg.presence,
     profile: null,
     // The last snippet each conversation's events carried, shown under its name.
@@ -62,7 +64,9 @@
       credentials: "same-origin",
       headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
     };
-    if (body !== undefined) {
+    if (body instanceof FormData) {
+      options.body = body;  // the browser sets the multipart boundary
+    } else if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);
     }
@@ -252,6 +256,7 @@
   // -- the open conversation ---------------------------------------------------------------
 
   async function openConversation(id) {
+    if (id !== state.currentId) clearImage();
     state.currentId = id;
     state.chosenPrepared = null;
     $("c-chosen").textContent = "";
@@ -275,11 +280,7 @@
       ]);
     } catch (error) {
       if (mine !== issued.thread) return;
-      if (error.status === 404) {
-        state.currentId = null;
-        state.convo = null;
-        renderThread();
-      }
+      if (error.status === 404) closeConversation();
       return;
     }
     if (mine !== issued.thread || id !== state.currentId) return;
@@ -289,6 +290,33 @@
     renderThread();
     renderProfile();
     renderReplyBox();
+  }
+
+  // Nothing open: after it went out of sight (a transfer, a 404).
+  function closeConversation() {
+    state.currentId = null;
+    state.convo = null;
+    state.profile = null;
+    state.messages = [];
+    state.chosenPrepared = null;
+    $("c-chosen").textContent = "";
+    $("c-text").placeholder = $("c-text").dataset.placeholder;
+    clearImage();
+    for (const item of $("c-list").children) item.setAttribute("aria-selected", "false");
+    renderThread();
+    renderProfile();
+    renderReplyBox();
+  }
+
+  // An image shows as a thumbnail (opening the full one in a new tab) when the portal
+  // stored it; the link goes through the conversation's scope like everything else.
+  function messageBody(m) {
+    if (m.msg_type !== "image") {
+      return el("div", { class: "c-body", text: m.content || `[${m.msg_type}]` });
+    }
+    if (!m.media_url) return el("div", { class: "c-body muted", text: T.image_missing });
+    return el("a", { class: "c-thumb-link", href: m.media_url, target: "_blank", rel: "noopener" },
+      el("img", { class: "c-thumb", src: m.media_url, alt: T.image, loading: "lazy", "data-testid": "message-image" }));
   }
 
   function deliveryLabel(m) {
@@ -320,7 +348,7 @@
           "data-testid": `message-${kind}`,
           "data-status": m.status,
         }, [
-          el("div", { class: "c-body", text: m.content || `[${m.msg_type}]` }),
+          messageBody(m),
           el("div", { class: "c-foot" }, [
             el("span", { class: "c-acct", "data-testid": "message-account", text: account.name || accountName(account.id) }),
             m.direction === "note" ? el("span", { text: T.private_note }) : null,
@@ -389,6 +417,8 @@
     const windowBox = $("c-window");
     const send = $("c-send");
     $("c-reply").classList.toggle("is-note", isNote());
+    // Notes are text only; an image goes to the follower.
+    $("c-attach").disabled = !convo || isNote();
     if (!convo) {
       windowBox.textContent = "";
       send.disabled = true;
@@ -411,27 +441,40 @@
     $("c-refusal").textContent = refused ? win.reason || T.window_unknown : "";
   }
 
+  // One send may post two messages: the attached image first, then the text (or prepared
+  // response), because the platform carries them as separate messages.
   async function sendReply(event) {
     if (event) event.preventDefault();
     const convo = state.convo;
     if (!convo || $("c-send").disabled) return;
     const text = $("c-text").value.trim();
-    const body = {};
+    const bodies = [];
     if (isNote()) {
+      if (state.image) {
+        toast(T.note_no_image);
+        return;
+      }
       if (!text) return;
-      body.kind = "note";
-      body.text = text;
-    } else if (state.chosenPrepared && !text) {
-      body.prepared_key = state.chosenPrepared.key;
-      body.language = $("c-lang").value;
-    } else if (text) {
-      body.text = text;
+      bodies.push({ kind: "note", text });
     } else {
-      return;
+      if (state.image) {
+        const form = new FormData();
+        form.append("image", state.image, state.image.name);
+        bodies.push(form);
+      }
+      if (state.chosenPrepared && !text) {
+        bodies.push({ prepared_key: state.chosenPrepared.key, language: $("c-lang").value });
+      } else if (text) {
+        bodies.push({ text });
+      }
     }
+    if (!bodies.length) return;
     $("c-send").disabled = true;
     try {
-      await api("POST", conversationUrl(convo.id, "messages"), body);
+      for (const body of bodies) {
+        await api("POST", conversationUrl(convo.id, "messages"), body);
+        if (body instanceof FormData) clearImage();
+      }
       $("c-text").value = "";
       state.chosenPrepared = null;
       $("c-chosen").textContent = "";
@@ -443,6 +486,50 @@
       await loadConversation();
       soon("list", refreshLists);
     }
+  }
+
+  // The image attachment: a button opens the file picker (or "i", or a paste into the reply
+  // box); the chosen file's name shows with a button that removes it.
+  const IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif"];
+  const IMAGE_LIMIT = 10 * 1024 * 1024;
+
+  function chooseImage() {
+    if (!$("c-attach").disabled) $("c-image").click();
+  }
+
+  function attachImage(file) {
+    if (!file) return;
+    const refusal = !IMAGE_TYPES.includes(file.type) ? T.image_type : file.size > IMAGE_LIMIT ? T.image_size : "";
+    if (refusal) {
+      $("c-image").value = "";
+      toast(refusal);
+      return;
+    }
+    toast("");
+    state.image = file;
+    $("c-attachment-name").textContent = fmt(T.image_chosen, { name: file.name });
+    $("c-attachment").hidden = false;
+    // Enter on the focused Send button sends it, as Ctrl+Enter does anywhere in the box.
+    ($("c-send").disabled ? $("c-attachment-remove") : $("c-send")).focus();
+  }
+
+  function clearImage() {
+    state.image = null;
+    $("c-image").value = "";
+    $("c-attachment").hidden = true;
+    $("c-attachment-name").textContent = "";
+  }
+
+  function removeImage() {
+    clearImage();
+    $("c-attach").focus();
+  }
+
+  function pastedImage(event) {
+    const file = [...(event.clipboardData ? event.clipboardData.files : [])][0];
+    if (!file || isNote()) return;
+    event.preventDefault();
+    attachImage(file);
   }
 
   // Prepared responses: type to search, arrows and Enter to pick; the pick is sent as a
@@ -648,6 +735,10 @@
         if (touches(event)) updateStatus(event);
         break;
       case "conversation":
+        if (event.reason === "moved_away") {
+          movedAway(event);
+          break;
+        }
         soon("list", refreshLists);
         if (touches(event)) soon("thread", loadConversation, 60);
         break;
@@ -659,6 +750,23 @@
         break;
       default:
         break;
+    }
+  }
+
+  // Transferred where this member cannot see it: drop it now (the reload agrees), and
+  // close it if it is open, saying why.
+  function movedAway(event) {
+    const id = event.conversation_id;
+    delete state.snippets[id];
+    state.list = state.list.filter((c) => c.id !== id);
+    renderList();
+    loadCounts();
+    soon("list", loadList);
+    if (state.currentId === id) {
+      closeConversation();
+      toast(T.moved_away);
+    } else if (touches(event)) {
+      soon("thread", loadConversation, 60);
     }
   }
 
@@ -689,7 +797,10 @@
 
   function keys(event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      if (event.target === $("c-text")) sendReply(event);
+      // Anywhere in the reply box but the prepared-response search, whose Enter picks.
+      if ($("c-reply").contains(event.target) && event.target !== $("c-prepared-q")) {
+        sendReply(event);
+      }
       return;
     }
     if (event.key === "Escape") {
@@ -703,6 +814,7 @@
       j: () => step(1),
       k: () => step(-1),
       r: () => $("c-text").focus(),
+      i: chooseImage,
       n: claimNext,
       e: resolve,
       "?": () => { $("c-help").hidden = !$("c-help").hidden; },
@@ -728,6 +840,10 @@
     $("c-snooze").addEventListener("change", snooze);
     $("c-reply").addEventListener("submit", sendReply);
     $("c-note").addEventListener("change", renderReplyBox);
+    $("c-attach").addEventListener("click", chooseImage);
+    $("c-image").addEventListener("change", (e) => attachImage(e.target.files[0]));
+    $("c-attachment-remove").addEventListener("click", removeImage);
+    $("c-text").addEventListener("paste", pastedImage);
     $("c-prepared-q").addEventListener("input", () => soon("prepared", searchPrepared, 150));
     $("c-prepared-q").addEventListener("focus", searchPrepared);
     $("c-prepared-q").addEventListener("blur", () => setTimeout(() => { $("c-prepared-results").hidden = true; }, 150));
