@@ -13,9 +13,12 @@ What runs (not in CI):
   does) fed pre-built, signed and encrypted safe-mode callbacks with unique MsgIds from
   several followers of several accounts, over loopback;
 - three phases of ``--duration`` seconds: the ceiling (``BENCH_CEILING=1`` mounts
-  ``/bench/insert/``, a bare Django view doing one INSERT, on the same server), ingestion
-  at full speed, and ingestion at a fixed 300 messages/s (latency measured from each
-  request's scheduled time, so a stall is not hidden);
+  ``/bench/insert/``, a bare Django view doing one INSERT, on the same server) and
+  ingestion at full speed, alternating in ``--rounds`` rounds so that a slow spell of the
+  (shared, virtual) machine weighs on both alike; then ingestion at a fixed 300
+  messages/s (latency measured from each request's scheduled time, so a stall is not
+  hidden). CPU time per request is read from /proc for the web server, PostgreSQL,
+  Redis and the load generator;
 - then the check: every accepted message is one Inbound row and one Message, none lost,
   none twice, and re-sending a sample changes nothing.
 
@@ -32,6 +35,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +59,7 @@ BENCH_ENV = {
     "BENCH_CEILING": "1",
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "WECHAT_SANDBOX": "0",
+    "DB_CONN_MAX_AGE": "3600",
 }
 
 
@@ -211,7 +216,14 @@ async def _one(port: int, raw: bytes) -> tuple[bool, bytes]:
     return head.startswith(b"HTTP/1.1 200") and body.strip() == b"success", body
 
 
-async def closed_loop(label: str, port: int, requests: list[tuple[str, bytes]],
+def merged(label: str, parts: list[Result]) -> Result:
+    return Result(label, latencies=[x for p in parts for x in p.latencies],
+                  ok_ids=[x for p in parts for x in p.ok_ids],
+                  failures=sum(p.failures for p in parts),
+                  elapsed=sum(p.elapsed for p in parts))
+
+
+async def closed_loop(label: str, port: int, requests: Iterable[tuple[str, bytes]],
                       concurrency: int, duration: float) -> Result:
     result = Result(label)
     queue = iter(requests)
@@ -270,6 +282,58 @@ async def open_loop(label: str, port: int, requests: list[tuple[str, bytes]], ra
 
 
 # --- the server -------------------------------------------------------------------------
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: str) -> tuple[str, int, float] | None:
+    """(command, parent pid, CPU seconds used) of a process, or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1:raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2:].split()
+    return comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_by_part(server_pid: int) -> dict[str, dict[str, float]]:
+    """CPU seconds used so far, per process, by the web server (gunicorn and its workers),
+    PostgreSQL, Redis and this process (the load generator)."""
+    parts: dict[str, dict[str, float]] = {"web": {}, "postgres": {}, "redis": {}}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        stat = _stat(pid)
+        if stat is None:
+            continue
+        comm, ppid, seconds = stat
+        if int(pid) == server_pid or ppid == server_pid:
+            parts["web"][pid] = seconds
+        elif comm.startswith("postgres"):
+            parts["postgres"][pid] = seconds
+        elif comm.startswith("redis-server"):
+            parts["redis"][pid] = seconds
+    own = os.times()
+    parts["load generator"] = {"self": own.user + own.system}
+    return parts
+
+
+def cpu_used(before: dict[str, dict[str, float]],
+             after: dict[str, dict[str, float]]) -> dict[str, float]:
+    """CPU seconds per part between two snapshots: processes that started meanwhile count
+    whole; those that ended meanwhile (an autovacuum worker) are lost, never negative."""
+    return {part: sum(seconds - before[part].get(pid, 0.0)
+                      for pid, seconds in after[part].items())
+            for part in after}
+
+
+def cpu_line(used: dict[str, float], requests: int) -> str:
+    per = {k: v / max(requests, 1) * 1000 for k, v in used.items()}
+    total = sum(per.values())
+    return ("    CPU per request: " + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items())
+            + f"; total {total:.2f} ms")
 
 
 def free_port() -> int:
@@ -336,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5 s per phase")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="ceiling and ingest alternate this many times")
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--followers", type=int, default=50, help="per account")
     parser.add_argument("--rate", type=int, default=FIXED_RATE,
@@ -365,14 +431,31 @@ def main(argv: list[str] | None = None) -> int:
               f"Celery broker redis db 9 (not eager, no worker), {args.concurrency} "
               f"concurrent connections, {duration:g} s per phase, {os.cpu_count()} CPUs")
         budget = int(duration * 4000)  # more than the server can take in the time
-        ceiling = asyncio.run(closed_loop("ceiling (1 INSERT view)", port,
-                                          ceiling_requests(budget), args.concurrency,
-                                          duration))
-        print(ceiling.line(), flush=True)
+        # The two run in alternating rounds, so a slower or faster spell of the machine
+        # (a shared VM) weighs on both alike; each gets ``duration`` seconds in all.
+        ceiling_queue = iter(ceiling_requests(budget))
         pushes = build_pushes(accounts, budget, args.followers, first_msg_id=10**12)
-        ingest = asyncio.run(closed_loop("callback ingest (max)", port, pushes,
-                                         args.concurrency, duration))
-        print(ingest.line(), flush=True)
+        ingest_queue = iter(pushes)
+        ceiling_parts: list[Result] = []
+        ingest_parts: list[Result] = []
+        ceiling_cpu = dict.fromkeys(("web", "postgres", "redis", "load generator"), 0.0)
+        ingest_cpu = dict(ceiling_cpu)
+        for _round in range(args.rounds):
+            for queue, parts, cpu, label in (
+                (ceiling_queue, ceiling_parts, ceiling_cpu, "ceiling (1 INSERT view)"),
+                (ingest_queue, ingest_parts, ingest_cpu, "callback ingest (max)"),
+            ):
+                before = cpu_by_part(server.pid)
+                parts.append(asyncio.run(closed_loop(label, port, queue, args.concurrency,
+                                                     duration / args.rounds)))
+                for k, seconds in cpu_used(before, cpu_by_part(server.pid)).items():
+                    cpu[k] += seconds
+        ceiling = merged("ceiling (1 INSERT view)", ceiling_parts)
+        ingest = merged("callback ingest (max)", ingest_parts)
+        print(ceiling.line())
+        print(cpu_line(ceiling_cpu, len(ceiling.ok_ids)))
+        print(ingest.line())
+        print(cpu_line(ingest_cpu, len(ingest.ok_ids)), flush=True)
         fixed_pushes = build_pushes(accounts, int(args.rate * duration), args.followers,
                                     first_msg_id=2 * 10**12)
         fixed = asyncio.run(open_loop(f"callback ingest @{args.rate}/s", port, fixed_pushes,
@@ -380,11 +463,14 @@ def main(argv: list[str] | None = None) -> int:
         print(fixed.line(), flush=True)
 
         # Replays: a sample of what was accepted, sent again, must change nothing.
-        replay_ids = set(ingest.ok_ids[:1000])
+        replay_ids = set(ingest.ok_ids[:3000])
         replays = [p for p in pushes if p[0] in replay_ids]
+        before = cpu_by_part(server.pid)
         replay = asyncio.run(closed_loop("replayed (duplicates)", port, replays,
                                          args.concurrency, 60))
         print(replay.line(), flush=True)
+        print(cpu_line(cpu_used(before, cpu_by_part(server.pid)), len(replay.ok_ids)),
+              flush=True)
     finally:
         server.terminate()
         server.wait(10)

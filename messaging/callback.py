@@ -19,6 +19,7 @@ Signatures are compared in constant time (``wechat.crypto``).
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -105,6 +106,13 @@ def _credentials(account: OfficialAccount) -> list[tuple[str, list[str], str]]:
     return sets
 
 
+@functools.lru_cache(maxsize=1024)
+def _box(token: str, key: str, appid: str) -> crypto.MessageCrypto:
+    """One MessageCrypto per credentials, reused (its key schedule is prepared once); a
+    rotated key simply makes a new entry."""
+    return crypto.MessageCrypto(token, key, appid)
+
+
 def check_body_size(content_length: str | None, body: bytes | None = None) -> None:
     try:
         declared = int(content_length or 0)
@@ -154,7 +162,7 @@ def _open_encrypted(account: OfficialAccount, body: bytes, query: dict[str, str]
         wrong_appid = False
         for key in keys:
             try:
-                box = crypto.MessageCrypto(token, key, appid)
+                box = _box(token, key, appid)
                 return box.decrypt(envelope.encrypt), box
             except crypto.InvalidAppId:
                 wrong_appid = True

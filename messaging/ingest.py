@@ -25,6 +25,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from django.db import connection, models, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
@@ -340,9 +341,7 @@ def _user_message_one_call(*, account: OfficialAccount, message: wx.Message, at:
         message.from_user[:64], _json(payload), at, now, text, _json(fields),
         message.msg_id, at - REOPEN_WITHIN,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_INGEST_MESSAGE, params)
-        row = cursor.fetchone()
+    row = _call_ingest_function(params)
     if row is None:
         return None
     (inbound_id, _follower_id, language, _customer_id, conversation_id, handling_account_id,
@@ -352,6 +351,23 @@ def _user_message_one_call(*, account: OfficialAccount, message: wx.Message, at:
         handling_account_id=handling_account_id, assignee_id=assignee_id, team_id=team_id,
         message_id=message_id, reason=reason, starts_wait=starts_wait, language=language,
     )
+
+
+def _call_ingest_function(params: list) -> tuple | None:
+    """One row from ``messaging_ingest_message``, or None for a duplicate.
+
+    Through a psycopg cursor that binds the parameters on the server rather than Django's
+    client-side cursor, which spells all twelve into the SQL text: that costs this
+    callback more than it saves. Django's checks come first (the connection's health, a
+    broken transaction), and its error wrapper maps a lost database to its
+    OperationalError as everywhere else.
+    """
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_INGEST_MESSAGE, params)
+        return cursor.fetchone()
 
 
 def _user_message_orm(ctx: IngestContext, message: wx.Message) -> StoredMessage:

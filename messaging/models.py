@@ -17,7 +17,10 @@ class Inbound(models.Model):
     """
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (account, dedupe_key) leads with it, and every
+    # delivery pays for each index on this table.
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
     dedupe_key = models.CharField(max_length=255)
     msg_type = models.CharField(max_length=32)
     event = models.CharField(max_length=64, blank=True)
@@ -117,7 +120,11 @@ class Message(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
-    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+")
+    # Every follower's message adds a row here, and a row costs an entry in each index:
+    # the account is served by the unique (account, wechat_msg_id) below, and the sender
+    # (agents' replies only) by a partial index.
+    account = models.ForeignKey(OfficialAccount, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     msg_type = models.CharField(max_length=32, default="text")
     content = models.TextField(blank=True)
@@ -126,7 +133,7 @@ class Message(models.Model):
     # NULL, not "", for "no platform id": the unique constraint below covers only real ids.
     wechat_msg_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     sender = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True,
-                               related_name="+")
+                               related_name="+", db_index=False)
     sender_display = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     errcode = models.IntegerField(null=True, blank=True)
@@ -142,6 +149,10 @@ class Message(models.Model):
                 condition=models.Q(wechat_msg_id__isnull=False),
                 name="one_message_per_wechat_msg_id",
             )
+        ]
+        indexes = [
+            models.Index(fields=["sender"], condition=models.Q(sender__isnull=False),
+                         name="message_by_sender"),
         ]
 
     def __str__(self) -> str:

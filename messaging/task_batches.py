@@ -5,8 +5,8 @@ routing table, the round trip), as much as the whole of a request that stores on
 callback used to publish two (the processing of the delivery and the push to screens), so
 the publishes alone halved what a web worker could accept. Here a web process instead
 appends the item to an in-memory batch, and a thread of that process publishes each
-batch as one task every ``FLUSH_SECONDS`` (or at once at ``MAX_ITEMS``). The task then
-loops over its items.
+batch as one task every ``FLUSH_SECONDS`` (or at once at ``MAX_ITEMS``): at most a few
+publishes per second per process, however busy. The task then loops over its items.
 
 What this trades: an item waits up to ``FLUSH_SECONDS`` before it is queued, and items
 still in memory when a process is killed outright are not queued at all. Neither loses
@@ -31,7 +31,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = float(os.environ.get("XFLUSH", "0.25"))
 MAX_ITEMS = 500
 
 

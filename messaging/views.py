@@ -10,6 +10,7 @@ nothing is stored; a database outage gets a 503 so the platform tries again.
 import logging
 import time
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
@@ -116,6 +117,19 @@ def _touch(account: OfficialAccount) -> None:
         logger.warning("could not record the callback time", extra={"account_id": account.pk})
 
 
+_PUSH_PARAMS = frozenset({"signature", "timestamp", "nonce", "encrypt_type", "msg_signature"})
+
+
+def _push_query(request: HttpRequest) -> dict[str, str]:
+    """The push's signature parameters ("" when absent). Read from the query string
+    directly: building ``request.GET`` costs a callback more than its signature check."""
+    query = dict.fromkeys(_PUSH_PARAMS, "")
+    for key, value in parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+        if key in _PUSH_PARAMS:
+            query[key] = value
+    return query
+
+
 def _receive(request: HttpRequest, appid: str) -> HttpResponse:
     try:
         check_body_size(request.META.get("CONTENT_LENGTH"))
@@ -125,8 +139,7 @@ def _receive(request: HttpRequest, appid: str) -> HttpResponse:
         account = callback_account(appid)
         if account is None:
             return _refuse(appid, PushRefused(404, "unknown appid"), request)
-        query = {k: request.GET.get(k, "") for k in
-                 ("signature", "timestamp", "nonce", "encrypt_type", "msg_signature")}
+        query = _push_query(request)
         try:
             opened = push_open(account=account, query=query, body=request.body)
         except PushRefused as refused:
