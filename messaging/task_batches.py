@@ -31,7 +31,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
 
-FLUSH_SECONDS = float(os.environ.get("XFLUSH", "0.25"))
+FLUSH_SECONDS = 0.25
 MAX_ITEMS = 500
 
 
