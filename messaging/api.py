@@ -1,6 +1,6 @@
-"""REST: conversations (list, filter, read, assign, claim next, resolve, snooze, transfer),
-their messages (list, send a reply or a note, a message's stored image) and the
-prepared-response library."""
+"""REST: conversations (list, filter, read, assign, claim next, resolve, snooze, transfer
+and its targets), their messages (list, send a reply or a note, a message's stored image)
+and the prepared-response library."""
 
 import mimetypes
 from datetime import timedelta
@@ -31,6 +31,7 @@ from messaging.serializers import (
     PreparedResponseSerializer,
     SnoozeSerializer,
     TransferSerializer,
+    TransferTargetsSerializer,
 )
 
 LIST_FILTERS = ("box", "account", "status", "language", "tag", "waiting")
@@ -59,9 +60,17 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     def list(self, request: Request) -> Response:
         return super().list(request)
 
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context  # schema generation has no requester
+        # The requester, for what depends on who asks (the detail's reply_identity).
+        return {**context, "by": self.scope.membership}
+
     def _detail(self, conversation: Conversation) -> Response:
         fresh = selectors.conversation_list(scope=self.scope).get(pk=conversation.pk)
-        return Response(ConversationDetailSerializer(fresh).data)
+        return Response(ConversationDetailSerializer(
+            fresh, context=self.get_serializer_context()).data)
 
     @extend_schema(request=AssignSerializer, responses=ConversationDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -134,6 +143,16 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
             return Response(status=status.HTTP_204_NO_CONTENT)
         return self._detail(conversation)
 
+    @extend_schema(responses=TransferTargetsSerializer)
+    @action(detail=False, methods=["get"], url_path="transfer-targets")
+    def transfer_targets(self, request: Request) -> Response:
+        """Where `transfer` may hand a conversation: the brand's active accounts and its
+        teams, including those outside the requester's own queues."""
+        accounts = selectors.transfer_accounts(scope=self.scope).order_by("name")
+        teams = selectors.transfer_teams(scope=self.scope).prefetch_related("accounts")
+        return Response(TransferTargetsSerializer(
+            {"accounts": accounts, "teams": teams.order_by("name")}).data)
+
     @extend_schema(responses={(200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY)})
     @action(detail=True, methods=["get"], url_path=r"media/(?P<message_id>[0-9]+)",
             url_name="media")
@@ -174,7 +193,8 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     @action(detail=True, methods=["get", "post"])
     def messages(self, request: Request, pk: str | None = None) -> Response:
         """GET: the conversation's messages and notes. POST: send a reply (text, prepared
-        response, image upload or media id) or leave a private note (kind=note)."""
+        response, image upload or media id; sign=true signs a text) or leave a private note
+        (kind=note)."""
         conversation = self.get_object()
         if request.method == "GET":
             qs = selectors.conversation_messages(scope=self.scope, conversation=conversation)
@@ -192,6 +212,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
                 scope=self.scope, conversation=conversation, text=data["text"],
                 media_id=data["media_id"], prepared_key=data["prepared_key"],
                 language=data["language"], image=data["image"], by=self.scope.membership,
+                sign=data["sign"],
             )
         message.refresh_from_db()
         data = MessageSerializer(message, context={"conversation_id": conversation.pk}).data

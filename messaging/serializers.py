@@ -60,15 +60,25 @@ class WindowSerializer(serializers.Serializer):
 
 class ConversationDetailSerializer(ConversationSerializer):
     window = serializers.SerializerMethodField()
+    reply_identity = serializers.SerializerMethodField(
+        help_text="who the requester's replies are from, as a signed reply ends with it"
+    )
 
     class Meta(ConversationSerializer.Meta):
-        fields = [*ConversationSerializer.Meta.fields, "window"]
+        fields = [*ConversationSerializer.Meta.fields, "window", "reply_identity"]
         read_only_fields = fields
 
     def get_window(self, obj: Conversation) -> dict:
         from messaging.selectors import conversation_window
 
         return WindowSerializer(conversation_window(conversation=obj)).data
+
+    def get_reply_identity(self, obj: Conversation) -> str:
+        """`sender_display` for the requesting member (`by` in the context; an API key has
+        none and replies as the account)."""
+        from messaging.services import sender_display
+
+        return sender_display(by=self.context.get("by"), conversation=obj)
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -109,6 +119,11 @@ class MessageCreateSerializer(serializers.Serializer):
     language = serializers.CharField(required=False, allow_blank=True, default="")
     media_id = serializers.CharField(required=False, allow_blank=True, default="")
     image = serializers.FileField(required=False, allow_null=True, default=None)
+    sign = serializers.BooleanField(
+        required=False, default=False,
+        help_text="end a text reply with the sender's identity (reply_identity); "
+                  "ignored for notes and images",
+    )
 
 
 class TransferSerializer(serializers.Serializer):
@@ -125,6 +140,24 @@ class TransferSerializer(serializers.Serializer):
         if attrs["account"] is None and attrs["team"] is None:
             raise serializers.ValidationError("give an account, a team or both")
         return attrs
+
+
+class _TransferTeam(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    accounts = serializers.SerializerMethodField(
+        help_text="ids of the accounts the team answers for; empty means every account"
+    )
+
+    def get_accounts(self, obj: object) -> list[int]:
+        return sorted(a.pk for a in obj.accounts.all())
+
+
+class TransferTargetsSerializer(serializers.Serializer):
+    """Where a conversation may be handed: the brand's active accounts and its teams."""
+
+    accounts = _Ref(many=True)
+    teams = _TransferTeam(many=True)
 
 
 class AssignSerializer(serializers.Serializer):

@@ -291,18 +291,41 @@ def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
 
 
 def sender_display(*, by: Membership | None, conversation: Conversation) -> str:
-    """The customer-facing identity of a reply, e.g. "Lily · Shanghai Bund hotel"."""
+    """The customer-facing identity of a reply, e.g. "Lily · Shanghai Bund hotel": what a
+    signed reply ends with, and what the console offers to sign with."""
     account_name = conversation.channel_account.name
     if by is None:
         return account_name
     return f"{by.display_name or by.user.get_short_name()} · {account_name}"
 
 
+def _signed(
+    text: str, *, sign: bool, by: Membership | None, conversation: Conversation
+) -> tuple[str, dict]:
+    """The text as it will be sent, and what the payload records about a signature.
+
+    Signed, it ends with a line naming the sender's customer-facing identity, so the
+    follower knows who answered although every reply comes from the Official Account. The
+    length limit applies to what is sent, signature included.
+    """
+    if not sign:
+        return text, {}
+    signed = f"{text.rstrip()}\n— {sender_display(by=by, conversation=conversation)}"
+    if len(signed) > TEXT_LIMIT:
+        raise InvalidInput(
+            f"signed, this reply has {len(signed)} characters and at most {TEXT_LIMIT} fit: "
+            "shorten it or send it unsigned"
+        )
+    return signed, {"signed": True}
+
+
 def _reply_content(
     *, scope: Scope, conversation: Conversation, text: str, media_id: str,
     prepared_key: str, language: str, image: UploadedFile | None, by: Membership | None,
+    sign: bool = False,
 ) -> dict:
-    """What the Message row will hold; refuses empty, mixed or oversize replies."""
+    """What the Message row will hold; refuses empty, mixed or oversize replies. `sign`
+    signs a text (typed or prepared) with `sender_display`; images are never signed."""
     given = [bool(text.strip()), bool(media_id), bool(prepared_key), image is not None]
     if sum(given) != 1:
         raise InvalidInput("send one thing: a text, a prepared response or an image")
@@ -317,11 +340,13 @@ def _reply_content(
                                   language=language or conversation.language)
         payload = {"prepared_key": prepared_key,
                    "language": chosen.language if chosen else normalize_language(language)}
-        return {"msg_type": "text", "content": text, "payload": payload}
+        text, signature = _signed(text, sign=sign, by=by, conversation=conversation)
+        return {"msg_type": "text", "content": text, "payload": {**payload, **signature}}
     if text:
         if len(text) > TEXT_LIMIT:
             raise InvalidInput(f"a reply holds at most {TEXT_LIMIT} characters")
-        return {"msg_type": "text", "content": text, "payload": {}}
+        text, signature = _signed(text, sign=sign, by=by, conversation=conversation)
+        return {"msg_type": "text", "content": text, "payload": signature}
     if media_id:
         return {"msg_type": "image", "content": "", "payload": {"media_id": media_id}}
     if image is None:  # unreachable: exactly one of the four was given
@@ -336,9 +361,10 @@ def _reply_content(
 def message_reply(
     *, scope: Scope, conversation: Conversation, text: str = "", media_id: str = "",
     prepared_key: str = "", language: str = "", by: Membership | None,
-    image: UploadedFile | None = None,
+    image: UploadedFile | None = None, sign: bool = False,
 ) -> Message:
     """Store a reply (queued) and send it after commit through the channel account.
+    With `sign`, a text ends with the sender's customer-facing identity (`sender_display`).
 
     Refused up front, with the reason, when the portal's record of the reply window says
     the platform would refuse it; otherwise one window send is consumed here, under the
@@ -346,7 +372,7 @@ def message_reply(
     """
     content = _reply_content(
         scope=scope, conversation=conversation, text=text, media_id=media_id,
-        prepared_key=prepared_key, language=language, image=image, by=by,
+        prepared_key=prepared_key, language=language, image=image, by=by, sign=sign,
     )
     from messaging.tasks import message_send_enqueue
 

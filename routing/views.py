@@ -41,6 +41,7 @@ def console(request: HttpRequest, scope: Scope) -> HttpResponse:
             "conversations": reverse("conversation-list"),
             "counts": reverse("conversation-counts"),
             "claim_next": reverse("conversation-claim-next"),
+            "transfer_targets": reverse("conversation-transfer-targets"),
             "prepared": reverse("prepared-response-search"),
             "profile": reverse("console_profile", args=[0]),
         },

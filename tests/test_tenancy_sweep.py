@@ -117,6 +117,8 @@ def test_lists_never_show_brand_b(client, two_brands):
     for path, foreign_name in [
         ("/api/v1/accounts/", "B flagship"),
         ("/api/v1/teams/", "B team"),
+        ("/api/v1/conversations/transfer-targets/", "B flagship"),
+        ("/api/v1/conversations/transfer-targets/", "B team"),
         ("/api/v1/members/", two_brands["admin_b"].user.email),
     ]:
         body = client.get(path, **auth).content.decode()
@@ -125,6 +127,11 @@ def test_lists_never_show_brand_b(client, two_brands):
     for path in ["/", "/members/", "/teams/", "/api-keys/"]:
         body = client.get(path).content.decode()
         assert "B flagship" not in body and "B team" not in body, path
+    # The transfer targets an agent may list: the whole brand's, never another brand's.
+    client.force_login(two_brands["agent_a"].user)
+    targets = client.get("/api/v1/conversations/transfer-targets/").json()
+    assert {a["name"] for a in targets["accounts"]} == {"A flagship", "A property"}
+    assert {t["name"] for t in targets["teams"]} == {"A team"}
 
 
 def test_an_agent_does_not_see_accounts_outside_their_scope(client, two_brands):

@@ -12,6 +12,25 @@
   const T = cfg.strings;
   const $ = (id) => document.getElementById(id);
   const root = $("console");
+  const SIGN_KEY = "console.sign";
+
+  // localStorage may be unavailable (private windows, a locked-down browser): then the
+  // choice lasts as long as the page.
+  function stored(key) {
+    try {
+      return window.localStorage.getItem(key);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function store(key, value) {
+    try {
+      window.localStorage.setItem(key, value);
+    } catch (error) {
+      // Not remembered; nothing else depends on it.
+    }
+  }
 
   const state = {
     box: "mine",
@@ -29,6 +48,10 @@
     profile: null,
     // The last snippet each conversation's events carried, shown under its name.
     snippets: {},
+    // Sign replies with the agent's customer-facing identity; remembered on this browser.
+    sign: stored(SIGN_KEY) === "1",
+    // What had focus before the transfer dialog opened, to give it back on close.
+    transferOpener: null,
   };
 
   // -- helpers --------------------------------------------------------------------------
@@ -306,6 +329,8 @@
     renderThread();
     renderProfile();
     renderReplyBox();
+    // A transfer dialog for it has nothing left to hand on.
+    closeTransfer();
   }
 
   // An image shows as a thumbnail (opening the full one in a new tab) when the portal
@@ -330,10 +355,12 @@
     const convo = state.convo;
     $("c-title").textContent = convo ? convoName(convo) : T.no_conversation;
     $("c-subtitle").textContent = convo ? [convo.channel_account.name, statusLabel(convo.status), assigneeName(convo)].join(" · ") : "";
-    for (const id of ["c-assign", "c-resolve", "c-snooze"]) $(id).disabled = !convo;
+    for (const id of ["c-assign", "c-resolve", "c-snooze", "c-transfer-open"]) $(id).disabled = !convo;
     if (convo) {
       $("c-assign").disabled = Boolean(convo.assignee && convo.assignee.id === cfg.membership_id);
       $("c-resolve").disabled = convo.status === "resolved";
+      // A resolved conversation cannot be handed on (the follower's next message reopens it).
+      $("c-transfer-open").disabled = convo.status === "resolved";
     }
     const thread = $("c-thread");
     const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;
@@ -419,6 +446,11 @@
     $("c-reply").classList.toggle("is-note", isNote());
     // Notes are text only; an image goes to the follower.
     $("c-attach").disabled = !convo || isNote();
+    // The identity comes from the server (reply_identity), exactly as a signed reply ends.
+    $("c-sign-row").hidden = !convo;
+    $("c-sign").checked = state.sign;
+    $("c-sign").disabled = !convo || isNote();
+    $("c-sign-label").textContent = convo ? fmt(T.sign_as, { identity: convo.reply_identity }) : "";
     if (!convo) {
       windowBox.textContent = "";
       send.disabled = true;
@@ -426,7 +458,7 @@
       return;
     }
     const name = cfg.display_name || T.you;
-    $("c-sendas").textContent = isNote() ? name : `${name} · ${convo.channel_account.name}`;
+    $("c-sendas").textContent = isNote() ? name : convo.reply_identity;
     const win = convo.window || { open: false, reason: T.window_unknown };
     windowBox.classList.toggle("closed", !win.open);
     if (win.open) {
@@ -462,10 +494,12 @@
         form.append("image", state.image, state.image.name);
         bodies.push(form);
       }
+      // Only the text is signed; an image goes as it is.
+      const sign = state.sign;
       if (state.chosenPrepared && !text) {
-        bodies.push({ prepared_key: state.chosenPrepared.key, language: $("c-lang").value });
+        bodies.push({ prepared_key: state.chosenPrepared.key, language: $("c-lang").value, sign });
       } else if (text) {
-        bodies.push({ text });
+        bodies.push({ text, sign });
       }
     }
     if (!bodies.length) return;
@@ -503,6 +537,8 @@
     if (refusal) {
       $("c-image").value = "";
       toast(refusal);
+      // Back on the button, so the agent can choose again at once ("i" or Enter).
+      if (!$("c-attach").disabled) $("c-attach").focus();
       return;
     }
     toast("");
@@ -632,6 +668,122 @@
     $("c-snooze").value = "";
     if (!state.convo || !minutes) return;
     act("POST", conversationUrl(state.convo.id, "snooze"), { minutes }, loadConversation);
+  }
+
+  // -- transfer -----------------------------------------------------------------------------
+
+  // The dialog hands the open conversation to another account of the brand, one of its
+  // teams, or both. The choices come from the API (the brand's accounts and teams, wider
+  // than the member's own queues), loaded each time it opens.
+  function transferOpen() {
+    return !$("c-transfer").hidden;
+  }
+
+  function placeLabel(name, current) {
+    return current ? fmt(T.current, { name }) : name;
+  }
+
+  async function openTransfer() {
+    const convo = state.convo;
+    if (!convo || $("c-transfer-open").disabled || transferOpen()) return;
+    let targets;
+    try {
+      targets = await api("GET", cfg.api.transfer_targets);
+    } catch (error) {
+      toast(error.message);
+      return;
+    }
+    // Moved on while the targets loaded, or a second press opened it already.
+    if (state.convo !== convo || transferOpen()) return;
+    const names = new Map(targets.accounts.map((a) => [a.id, a.name]));
+    const account = $("c-transfer-account");
+    account.replaceChildren(el("option", { value: "", text: T.transfer_keep_account }));
+    fillSelect(account, targets.accounts.map((a) => ({
+      id: a.id, name: placeLabel(a.name, a.id === convo.handling_account.id),
+    })));
+    const team = $("c-transfer-team");
+    team.replaceChildren(el("option", { value: "", text: T.transfer_no_team }));
+    fillSelect(team, targets.teams.map((t) => {
+      const covers = t.accounts.map((id) => names.get(id)).filter(Boolean);
+      const name = covers.length ? `${t.name} (${covers.join(", ")})` : t.name;
+      return { id: t.id, name: placeLabel(name, convo.team && t.id === convo.team.id) };
+    }));
+    $("c-transfer-note").value = "";
+    state.transferOpener = document.activeElement;
+    $("c-transfer").hidden = false;
+    toast("");
+    account.focus();
+  }
+
+  function closeTransfer() {
+    if (!transferOpen()) return;
+    $("c-transfer").hidden = true;
+    const opener = state.transferOpener;
+    state.transferOpener = null;
+    // Back where the agent was; if that is gone or off (the conversation left), the next
+    // useful control.
+    const back = opener && document.contains(opener) && !opener.disabled ? opener : $("c-claim");
+    back.focus();
+  }
+
+  async function submitTransfer(event) {
+    if (event) event.preventDefault();
+    const convo = state.convo;
+    const confirm = $("c-transfer-confirm");
+    if (!convo || confirm.disabled) return;
+    const account = $("c-transfer-account").value;
+    const team = $("c-transfer-team").value;
+    if (!account && !team) {
+      toast(T.transfer_choose);
+      $("c-transfer-account").focus();
+      return;
+    }
+    const body = {
+      account: account ? Number(account) : null,
+      team: team ? Number(team) : null,
+      note: $("c-transfer-note").value,
+    };
+    confirm.disabled = true;
+    let data;
+    try {
+      data = await api("POST", conversationUrl(convo.id, "transfer"), body);
+    } catch (error) {
+      // The dialog stays open with the agent's choice, to correct it or cancel.
+      toast(error.message);
+      return;
+    } finally {
+      confirm.disabled = false;
+    }
+    toast("");
+    // No content: it left this member's queues (the moved_away event says the same).
+    if (data === null && state.currentId === convo.id) closeConversation();
+    closeTransfer();
+    refreshLists();
+    if (data !== null) await loadConversation();
+  }
+
+  // A modal dialog: Escape closes it, Tab stays inside, and the console's single-key
+  // shortcuts do not fire behind it.
+  function transferKeys(event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeTransfer();
+    } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      submitTransfer(event);
+    } else if (event.key === "Tab") {
+      const focusable = [...$("c-transfer").querySelectorAll("select, textarea, button")]
+        .filter((node) => !node.disabled);
+      const first = focusable[0];
+      const last = focusable[focusable.length - 1];
+      if (event.shiftKey && document.activeElement === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
+    event.stopPropagation();
   }
 
   function setPresence(presence) {
@@ -809,6 +961,7 @@
       if (typing(event.target)) event.target.blur();
       return;
     }
+    if (transferOpen()) return;
     if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
     const actions = {
       j: () => step(1),
@@ -817,6 +970,7 @@
       i: chooseImage,
       n: claimNext,
       e: resolve,
+      t: openTransfer,
       "?": () => { $("c-help").hidden = !$("c-help").hidden; },
     };
     if (actions[event.key]) {
@@ -840,6 +994,16 @@
     $("c-snooze").addEventListener("change", snooze);
     $("c-reply").addEventListener("submit", sendReply);
     $("c-note").addEventListener("change", renderReplyBox);
+    $("c-sign").addEventListener("change", (e) => {
+      state.sign = e.target.checked;
+      store(SIGN_KEY, state.sign ? "1" : "0");
+    });
+    $("c-transfer-open").addEventListener("click", openTransfer);
+    $("c-transfer-form").addEventListener("submit", submitTransfer);
+    $("c-transfer-cancel").addEventListener("click", closeTransfer);
+    $("c-transfer").addEventListener("keydown", transferKeys);
+    // A click on the backdrop, outside the box, cancels as Escape does.
+    $("c-transfer").addEventListener("click", (e) => { if (e.target === $("c-transfer")) closeTransfer(); });
     $("c-attach").addEventListener("click", chooseImage);
     $("c-image").addEventListener("change", (e) => attachImage(e.target.files[0]));
     $("c-attachment-remove").addEventListener("click", removeImage);

@@ -79,6 +79,7 @@ def test_an_agent_sees_a_photo_and_sends_an_image_from_the_keyboard(
         {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
     expect(page.get_by_test_id("toast")).to_contain_text("JPEG, PNG or GIF")
     expect(page.get_by_test_id("attachment")).to_be_hidden()
+    page.wait_for_function("document.activeElement.id === 'c-attach'")
 
     # "i" opens the picker; the chosen file shows by name and can be removed.
     with page.expect_file_chooser() as chooser:

@@ -8,7 +8,7 @@ from accounts.errors import Conflict, InvalidInput, NotInScope
 from accounts.scope import scope_for_membership
 from messaging import services
 from messaging.models import Conversation, Message
-from tests.factories import make_conversation, make_member, make_team
+from tests.factories import make_account, make_conversation, make_member, make_team
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/conversations/"
@@ -113,3 +113,29 @@ def test_rest_refuses_foreign_targets_and_empty_transfers(client, two_brands) ->
     convo.refresh_from_db()
     assert (convo.handling_account, convo.team) == (two_brands["a1"], two_brands["team_a"])
     assert not Message.objects.filter(conversation=convo).exists()
+
+
+def test_an_agent_lists_the_brands_transfer_targets(client, two_brands) -> None:
+    brand = two_brands["brand_a"]
+    agent = two_brands["agent_a"]  # serves a2 only; /api/v1/accounts/ shows them a2 alone
+    central = make_team(brand=brand, name="Central care")  # every account
+    closed = make_account(brand=brand, name="A closed hotel", is_active=False)
+    client.force_login(agent.user)
+    response = client.get(f"{API}transfer-targets/")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["accounts"] == [
+        {"id": two_brands["a1"].pk, "name": "A flagship"},
+        {"id": two_brands["a2"].pk, "name": "A property"},
+    ]
+    assert closed.pk not in [a["id"] for a in body["accounts"]]
+    assert body["teams"] == [
+        {"id": two_brands["team_a"].pk, "name": "A team", "accounts": [two_brands["a1"].pk]},
+        {"id": central.pk, "name": "Central care", "accounts": []},
+    ]
+    assert "B flagship" not in response.content.decode()
+    assert "B team" not in response.content.decode()
+
+
+def test_transfer_targets_need_a_member_or_a_key(client, two_brands) -> None:
+    assert client.get(f"{API}transfer-targets/").status_code in (401, 403)
