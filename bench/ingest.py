@@ -480,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = ingest.rate / ceiling.rate if ceiling.rate else 0.0
     print()
     print(f"ceiling {ceiling.rate:.0f} req/s, ingest {ingest.rate:.0f} msg/s: "
-          f"ratio {ratio:.0%} (target >= {TARGET_RATIO:.0%})")
+          f"ratio {ratio:.1%} (target >= {TARGET_RATIO:.0%})")
     print(f"p99 at {args.rate}/s: {fixed.pct(0.99):.1f} ms (target < {TARGET_P99_MS:.0f} ms "
           f"at {FIXED_RATE}/s)")
     print(f"accepted {accepted}, Inbound rows {inbound}, Message rows {messages}, "
