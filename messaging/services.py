@@ -263,7 +263,7 @@ def conversation_transfer(
                 "to_account": conversation.handling_account_id, "to_team": conversation.team_id,
             }},
             sender=by,
-            sender_display=(by.display_name or by.user.get_short_name()) if by else "",
+            sender_display=_member_name(by),
         )
         _announce_message(line)
         _announce_conversation(conversation, "transferred", before=before)
@@ -290,13 +290,19 @@ def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
 # -- replies and notes ------------------------------------------------------------------
 
 
+def _member_name(by: Membership | None) -> str:
+    """How a member is named to followers and in the thread: their customer-facing name,
+    else their first name."""
+    return (by.display_name or by.user.get_short_name()) if by else ""
+
+
 def sender_display(*, by: Membership | None, conversation: Conversation) -> str:
     """The customer-facing identity of a reply, e.g. "Lily · Shanghai Bund hotel": what a
     signed reply ends with, and what the console offers to sign with."""
     account_name = conversation.channel_account.name
     if by is None:
         return account_name
-    return f"{by.display_name or by.user.get_short_name()} · {account_name}"
+    return f"{_member_name(by)} · {account_name}"
 
 
 def _signed(
@@ -428,7 +434,7 @@ def message_note(
             msg_type="text",
             content=text,
             sender=by,
-            sender_display=(by.display_name or by.user.get_short_name()) if by else "",
+            sender_display=_member_name(by),
         )
         _announce_message(message)
     return message

@@ -22,8 +22,8 @@ from accounts.models import Membership
 from messaging.models import Conversation, Message
 from messaging.prepared import prepared_create
 from tests.accounts.token_support import twin
+from tests.browser.console_support import console_sign_in
 from tests.factories import (
-    PASSWORD,
     make_account,
     make_brand,
     make_conversation,
@@ -55,6 +55,7 @@ def asgi_live_server(transactional_db: None) -> Iterator[AsgiServer]:
     """
     from config.asgi import application
 
+    opened_after = _database_clock()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -75,19 +76,31 @@ def asgi_live_server(transactional_db: None) -> Iterator[AsgiServer]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
-    _close_other_connections()
+    _close_server_connections(opened_after)
 
 
-def _close_other_connections() -> None:
+def _database_clock() -> object:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def _close_server_connections(opened_after: object) -> None:
     """The server's worker threads (Django's sync views, consumers' database calls, eager
     tasks) keep their own database connections, which this thread cannot close; end them
-    so pytest-django can drop the test database."""
+    so pytest-django can drop the test database. Only those opened while the server ran:
+    the test's own connections (Playwright's event loop can make Django see this thread
+    under more than one context) stay usable for the tests that follow."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_start >= %s",
+            [opened_after],
         )
 
 
@@ -120,11 +133,7 @@ def test_an_agent_sees_a_message_live_and_replies_with_a_prepared_response(
 
     page.route_web_socket("**/ws/console/", through)
 
-    page.goto(f"{server}/console/")
-    page.fill("input[name=login]", agent.user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=console][data-connection=online]")
+    console_sign_in(page, server, agent)
     page.get_by_test_id("box-all").click()
 
     # The follower writes; the sandbox pushes the callback; the screen shows it, no reload.
@@ -210,11 +219,7 @@ def test_a_closed_window_disables_send_with_the_reason_and_keys_work(asgi_live_s
     stale = make_conversation(follower=make_follower(account=bund, window_at=three_days_ago))
     agent = make_member(brand=brand, accounts=[bund])
 
-    page.goto(f"{server}/console/")
-    page.fill("input[name=login]", agent.user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=console][data-connection=online]")
+    console_sign_in(page, server, agent)
     page.get_by_test_id("box-all").click()
     page.get_by_test_id("conversation-item").first.wait_for()
     assert page.get_by_test_id("conversation-item").count() == 1

@@ -15,8 +15,9 @@ from playwright.sync_api import expect
 from accounts.models import Membership
 from messaging.models import Conversation, Message
 from tests.accounts.token_support import twin
+from tests.browser.console_support import console_sign_in
 from tests.browser.test_console import asgi_live_server  # noqa: F401 - fixture
-from tests.factories import PASSWORD, make_account, make_brand, make_member
+from tests.factories import make_account, make_brand, make_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,11 +60,7 @@ def test_an_agent_sees_a_photo_and_sends_an_image_from_the_keyboard(
     photo = Message.objects.get(conversation=conversation, direction="in")
     assert photo.msg_type == "image" and photo.media
 
-    page.goto(f"{server}/console/")
-    page.fill("input[name=login]", agent.user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=console][data-connection=online]")
+    console_sign_in(page, server, agent)
     page.get_by_test_id("box-all").click()
     page.get_by_test_id("conversation-item").first.wait_for()
     page.keyboard.press("j")

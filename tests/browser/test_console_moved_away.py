@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 
 from accounts.scope import scope_for_membership
 from messaging import services
+from tests.browser.console_support import console_sign_in
 from tests.browser.test_console import asgi_live_server  # noqa: F401 - fixture
 from tests.factories import (
-    PASSWORD,
     make_account,
     make_brand,
     make_conversation,
@@ -42,11 +42,7 @@ def test_a_transfer_out_of_sight_drops_the_row_and_closes_the_thread(
     moving = make_conversation(account=bund, team=desk)
     staying = make_conversation(account=hangzhou)
 
-    page.goto(f"{server}/console/")
-    page.fill("input[name=login]", agent.user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=console][data-connection=online]")
+    console_sign_in(page, server, agent)
     page.get_by_test_id("box-all").click()
     items = page.get_by_test_id("conversation-item")
     page.locator(f"[data-testid=conversation-item][data-id='{moving.pk}']").click()

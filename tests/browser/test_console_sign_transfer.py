@@ -13,8 +13,9 @@ from playwright.sync_api import expect
 from accounts.models import Membership
 from messaging.models import Conversation, Message
 from tests.accounts.token_support import twin
+from tests.browser.console_support import console_sign_in
 from tests.browser.test_console import asgi_live_server  # noqa: F401 - fixture
-from tests.factories import PASSWORD, make_account, make_brand, make_member, make_team
+from tests.factories import make_account, make_brand, make_member, make_team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,11 +44,7 @@ def test_an_agent_signs_a_reply_then_transfers_with_the_keyboard(
     assert push["status"] == 200, push
     conversation = Conversation.objects.get(follower__openid=openid)
 
-    page.goto(f"{server}/console/")
-    page.fill("input[name=login]", agent.user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-testid=console][data-connection=online]")
+    console_sign_in(page, server, agent)
     page.get_by_test_id("box-all").click()
     item = page.locator(f"[data-testid=conversation-item][data-id='{conversation.pk}']")
     item.wait_for()
