@@ -8,7 +8,7 @@ What runs (not in CI):
   ``config.wsgi`` (on this 2-core machine Django measured about 2.5x faster under WSGI
   sync workers than under an ASGI server; ASGI stays for the websockets), DEBUG off,
   PostgreSQL ``portal_bench`` (migrated here), Celery not eager with Redis db 9 as the
-  broker, so enqueueing ``inbound_process_task`` only publishes (no worker consumes it);
+  broker, so the after-commit batches are only published (no worker consumes them);
 - a Python load generator (asyncio, one fresh connection per request, as the platform
   does) fed pre-built, signed and encrypted safe-mode callbacks with unique MsgIds from
   several followers of several accounts, over loopback;

@@ -20,7 +20,6 @@ from messaging.auto_replies import auto_reply_click, auto_reply_welcome
 from messaging.ingest import (
     UNFOLLOWED_NOTE,
     IngestContext,
-    conversation_changed_payload,
     system_note,
 )
 from messaging.models import Conversation
@@ -82,7 +81,8 @@ def _on_unsubscribe(ctx: IngestContext, event: wx.UnsubscribeEvent) -> None:
     live.snoozed_until = None
     live.save(update_fields=["status", "resolved_at", "waiting_since", "snoozed_until"])
     system_note(conversation=live, text=UNFOLLOWED_NOTE)
-    hooks.announce("conversation.changed", conversation_changed_payload(live, "unsubscribed"))
+    hooks.announce("conversation.changed",
+                   hooks.conversation_changed_payload(live, "unsubscribed"))
     return None
 
 

@@ -163,48 +163,6 @@ def _ingest_user_message_one_call(*, account: OfficialAccount, message: wx.Messa
 # --- user messages ----------------------------------------------------------------------
 
 
-def message_created_payload(message: Message) -> dict:
-    return _message_payload(brand_id=message.brand_id, conversation_id=message.conversation_id,
-                            message_id=message.pk, account_id=message.account_id,
-                            direction=message.direction)
-
-
-def _message_payload(*, brand_id: int, conversation_id: int, message_id: int,
-                     account_id: int, direction: str) -> dict:
-    return {
-        "brand_id": brand_id,
-        "conversation_id": conversation_id,
-        "message_id": message_id,
-        "account_id": account_id,
-        "direction": direction,
-    }
-
-
-def conversation_changed_payload(conversation: Conversation, reason: str) -> dict:
-    return _conversation_payload(
-        brand_id=conversation.brand_id, conversation_id=conversation.pk,
-        account_id=conversation.channel_account_id,
-        handling_account_id=conversation.handling_account_id,
-        assignee_id=conversation.assignee_id, team_id=conversation.team_id,
-        status=conversation.status, reason=reason,
-    )
-
-
-def _conversation_payload(*, brand_id: int, conversation_id: int, account_id: int,
-                          handling_account_id: int, assignee_id: int | None,
-                          team_id: int | None, status: str, reason: str) -> dict:
-    return {
-        "brand_id": brand_id,
-        "conversation_id": conversation_id,
-        "account_id": account_id,
-        "handling_account_id": handling_account_id,
-        "assignee_id": assignee_id,
-        "team_id": team_id,
-        "status": status,
-        "reason": reason,
-    }
-
-
 def _content(message: wx.Message) -> tuple[str, dict]:
     """The text an agent reads, and the typed fields worth keeping beside it."""
     fields = {
@@ -414,13 +372,13 @@ def _after_user_message(ctx: IngestContext, message: wx.Message,
     due; returns its text for the passive reply."""
     account = ctx.account
     if stored.reason:
-        hooks.announce("conversation.changed", _conversation_payload(
+        hooks.announce("conversation.changed", hooks.conversation_payload(
             brand_id=account.brand_id, conversation_id=stored.conversation_id,
             account_id=account.pk, handling_account_id=stored.handling_account_id,
             assignee_id=stored.assignee_id, team_id=stored.team_id,
             status=Conversation.Status.OPEN, reason=stored.reason,
         ))
-    hooks.announce("message.created", _message_payload(
+    hooks.announce("message.created", hooks.message_payload(
         brand_id=account.brand_id, conversation_id=stored.conversation_id,
         message_id=stored.message_id, account_id=account.pk,
         direction=Message.Direction.INBOUND,
@@ -437,7 +395,7 @@ def _after_user_message(ctx: IngestContext, message: wx.Message,
             content=reply, sender_display=AUTO_REPLY_SENDER, status=Message.Status.SENT,
             sent_at=ctx.now, payload={"passive": True},
         )
-        hooks.announce("message.created", message_created_payload(auto))
+        hooks.announce("message.created", hooks.message_created_payload(auto))
     return reply
 
 
@@ -448,5 +406,5 @@ def system_note(*, conversation: Conversation, text: str) -> Message:
         account=conversation.channel_account, direction=Message.Direction.SYSTEM,
         msg_type="text", content=text, status=Message.Status.RECEIVED,
     )
-    hooks.announce("message.created", message_created_payload(note))
+    hooks.announce("message.created", hooks.message_created_payload(note))
     return note

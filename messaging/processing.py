@@ -1,7 +1,8 @@
 """After-commit work on an accepted delivery: the follower's profile and the media.
 
-Run by ``inbound_process_task``; idempotent, so a task delivered twice (a retry, the sweep
-re-queueing a slow one) only repeats cheap checks.
+Run by ``inbound_process_batch_task`` (``inbound_process_task`` for a retry); idempotent,
+so a task delivered twice (a retry, the sweep re-queueing a slow one) only repeats cheap
+checks.
 """
 
 from __future__ import annotations

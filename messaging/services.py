@@ -21,7 +21,7 @@ from accounts.wechat_clients import client_for
 from followers.models import Follower
 from followers.window import WindowClosed, window_consume, window_state
 from messaging.errors import NoAssignee, ReplyRefused
-from messaging.hooks import announce
+from messaging.hooks import announce, conversation_changed_payload, message_created_payload
 from messaging.models import Conversation, Message
 from messaging.prepared import normalize_language, prepared_render, prepared_resolve
 from messaging.selectors import conversation_queryset, window_refusal
@@ -68,29 +68,14 @@ def _announce_conversation(
     """Announce `conversation.changed`. `before` is the conversation's place (`_place`)
     before the change; when it moved, the payload names the previous handling account and
     team, so routing can tell the screens that could see it there and cannot now."""
-    payload = {
-        "brand_id": conversation.brand_id,
-        "conversation_id": conversation.pk,
-        "account_id": conversation.channel_account_id,
-        "handling_account_id": conversation.handling_account_id,
-        "assignee_id": conversation.assignee_id,
-        "team_id": conversation.team_id,
-        "status": conversation.status,
-        "reason": reason,
-    }
+    payload = conversation_changed_payload(conversation, reason)
     if before is not None and before != _place(conversation):
         payload["previous_handling_account_id"], payload["previous_team_id"] = before
     announce("conversation.changed", payload)
 
 
 def _announce_message(message: Message) -> None:
-    announce("message.created", {
-        "brand_id": message.brand_id,
-        "conversation_id": message.conversation_id,
-        "message_id": message.pk,
-        "account_id": message.account_id,
-        "direction": message.direction,
-    })
+    announce("message.created", message_created_payload(message))
 
 
 def _announce_status(message: Message) -> None:

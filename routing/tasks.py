@@ -12,6 +12,8 @@ logger = logging.getLogger(__name__)
 @shared_task
 def console_push_task(name: str, payload: dict) -> int:
     """Send one announced fact (`message.created`, …) to the screens allowed to see it.
+    Web processes now queue `console_push_batch_task`; this one stays registered for
+    tasks queued before that, and for running one push by hand.
 
     Re-reads the rows, so a late or repeated run sends the current state; a gone row is
     logged and skipped. Answers the number of members it went to."""
