@@ -21,8 +21,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from messaging.models import Conversation, Message
 from messaging.prepared import prepared_create
-from tests.accounts.token_support import twin
-from tests.browser.console_support import console_sign_in
+from tests.browser.console_support import console_sign_in, mirror_in_sandbox
 from tests.factories import (
     make_account,
     make_brand,
@@ -112,9 +111,7 @@ def test_an_agent_sees_a_message_live_and_replies_with_a_prepared_response(
     bund = make_account(brand=brand, name="Lumen Shanghai Bund", message_mode="safe")
     rival_brand = make_brand(name="Rival Group")
     make_account(brand=rival_brand, name="Rival Flagship")
-    twin(portal_sandbox, bund, token=bund.token, encoding_aes_key=bund.encoding_aes_key,
-         original_id=bund.original_id, message_mode="safe",
-         callback_url=f"{server}/wechat/{bund.appid}/callback/")
+    mirror_in_sandbox(portal_sandbox, bund, server)
     prepared_create(
         scope=owner_scope(brand), key="breakfast", title="Breakfast hours", language="en",
         body="Breakfast is served from 6:30 to 10:30 at {account_name}.",

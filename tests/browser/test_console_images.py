@@ -14,8 +14,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership
 from messaging.models import Conversation, Message
-from tests.accounts.token_support import twin
-from tests.browser.console_support import console_sign_in
+from tests.browser.console_support import console_sign_in, mirror_in_sandbox
 from tests.browser.test_console import asgi_live_server  # noqa: F401 - fixture
 from tests.factories import make_account, make_brand, make_member
 
@@ -46,9 +45,7 @@ def test_an_agent_sees_a_photo_and_sends_an_image_from_the_keyboard(
     server = asgi_live_server.url
     brand = make_brand(name="Lumen Hotels Group")
     bund = make_account(brand=brand, name="Lumen Shanghai Bund", message_mode="safe")
-    twin(portal_sandbox, bund, token=bund.token, encoding_aes_key=bund.encoding_aes_key,
-         original_id=bund.original_id, message_mode="safe",
-         callback_url=f"{server}/wechat/{bund.appid}/callback/")
+    mirror_in_sandbox(portal_sandbox, bund, server)
     agent = make_member(brand=brand, accounts=[bund])
     Membership.objects.filter(pk=agent.pk).update(display_name="Lily")
     openid = kit.follow(bund.appid)["openid"]

@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership
 from messaging.models import Conversation, Message
-from tests.accounts.token_support import twin
-from tests.browser.console_support import console_sign_in
+from tests.browser.console_support import console_sign_in, mirror_in_sandbox
 from tests.browser.test_console import asgi_live_server  # noqa: F401 - fixture
 from tests.factories import make_account, make_brand, make_member, make_team
 
@@ -34,9 +33,7 @@ def test_an_agent_signs_a_reply_then_transfers_with_the_keyboard(
     rival = make_brand(name="Rival Group")
     make_team(brand=rival, name="Rival desk", accounts=[make_account(brand=rival,
                                                                       name="Rival Flagship")])
-    twin(portal_sandbox, bund, token=bund.token, encoding_aes_key=bund.encoding_aes_key,
-         original_id=bund.original_id, message_mode="safe",
-         callback_url=f"{server}/wechat/{bund.appid}/callback/")
+    mirror_in_sandbox(portal_sandbox, bund, server)
     agent = make_member(brand=brand, accounts=[bund])
     Membership.objects.filter(pk=agent.pk).update(display_name="Lily")
     openid = kit.follow(bund.appid)["openid"]
