@@ -1,14 +1,23 @@
 """The operators' Django admin. Superusers see everything; staff who are brand members
-see their brand through the same scope and selectors as the rest of the product."""
+see their brand through the same scope and selectors as the rest of the product (the
+shared base is accounts/admin_base.py)."""
 
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.mfa.admin import AuthenticatorAdmin as AllauthAuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
+from accounts.admin_base import ScopedAdmin, SuperuserOnlyAdmin, role_rank
 from accounts.crypto_fields import mask_secret
 from accounts.models import (
     ApiKey,
@@ -21,30 +30,36 @@ from accounts.models import (
     Team,
     User,
 )
+from accounts.scope import Scope
 from accounts.services import CALLBACK_TOKEN_RE, ENCODING_AES_KEY_RE
 
+# Groups carry permissions, and email addresses and authenticators are how a person signs
+# in, in every brand they belong to: none of them is one brand's to change.
+for _model in (Group, EmailAddress, Authenticator):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
-class ScopedAdmin(admin.ModelAdmin):
-    def scoped(self, request: HttpRequest) -> QuerySet | None:
-        """The non-superuser's queryset; None when they have no brand."""
-        raise NotImplementedError
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        if getattr(request, "tenant", None) is None:
-            return qs.none()
-        scoped = self.scoped(request)
-        return qs.filter(pk__in=scoped.values("pk"))
+@admin.register(Group)
+class GroupAdmin(SuperuserOnlyAdmin, DjangoGroupAdmin):
+    pass
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Creating tenant rows goes through the portal's services; operators edit.
-        return request.user.is_superuser
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(SuperuserOnlyAdmin, AllauthEmailAddressAdmin):
+    pass
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(SuperuserOnlyAdmin, AllauthAuthenticatorAdmin):
+    pass
+
+
+# --- the brand's rows -------------------------------------------------------------------
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ScopedAdmin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
@@ -55,10 +70,42 @@ class UserAdmin(DjangoUserAdmin):
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    # Who may use the admin, and with which powers, is the platform's decision.
+    STAFF_READ_ONLY = (
+        "is_staff", "is_superuser", "groups", "user_permissions", "last_login", "date_joined",
+    )
+
+    def scoped(self, request: HttpRequest) -> QuerySet:
+        members = selectors.member_list(scope=request.tenant)
+        return User.objects.filter(pk__in=members.values("user_id"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list:
+        fields = super().get_readonly_fields(request, obj)
+        if not request.user.is_superuser:
+            fields += [f for f in self.STAFF_READ_ONLY if f not in fields]
+        return fields
+
+    def may_write(self, request: HttpRequest, scope: Scope, obj: User) -> bool:
+        if obj.pk == request.user.pk:
+            return True
+        # Another staff member's password is their admin powers; a person who is also in
+        # another brand is that brand's too; and a role above one's own is out of reach.
+        if obj.is_superuser or obj.is_staff or not scope.can("members.manage"):
+            return False
+        roles = list(obj.memberships.values_list("brand_id", "role"))
+        return all(
+            brand_id == scope.brand_id and role_rank(role) <= role_rank(scope.role)
+            for brand_id, role in roles
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # A person's sign-in is not the brand's to destroy; the brand removes the membership.
+        return request.user.is_superuser
 
 
 @admin.register(Brand)
 class BrandAdmin(ScopedAdmin):
+    capability = "brand.settings"
     list_display = ["name", "slug", "require_mfa", "created_at"]
     list_filter = ["require_mfa"]
     search_fields = ["name", "slug"]
@@ -67,9 +114,14 @@ class BrandAdmin(ScopedAdmin):
     def scoped(self, request: HttpRequest) -> QuerySet:
         return Brand.objects.filter(pk=request.tenant.brand_id)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Brand | None = None) -> bool:
+        # Deleting a brand deletes everything in it; that is the platform's call.
+        return request.user.is_superuser
+
 
 @admin.register(OfficialAccount)
 class OfficialAccountAdmin(ScopedAdmin):
+    capability = "accounts.manage"
     list_display = [
         "name",
         "brand",
@@ -108,6 +160,7 @@ class OfficialAccountAdmin(ScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdmin):
+    capability = "members.manage"
     list_display = ["user", "brand", "role", "presence", "capacity", "display_name"]
     list_filter = ["role", "presence", "brand"]
     search_fields = ["user__email", "user__name", "display_name"]
@@ -119,6 +172,7 @@ class MembershipAdmin(ScopedAdmin):
 
 @admin.register(Team)
 class TeamAdmin(ScopedAdmin):
+    capability = "teams.manage"
     list_display = ["name", "brand", "is_central"]
     list_filter = ["is_central", "brand"]
     search_fields = ["name"]
@@ -130,6 +184,7 @@ class TeamAdmin(ScopedAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(ScopedAdmin):
+    capability = "members.manage"
     list_display = ["email", "brand", "role", "created_at", "expires_at", "accepted_at"]
     list_filter = ["role", "brand"]
     search_fields = ["email"]
@@ -141,6 +196,7 @@ class InvitationAdmin(ScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ScopedAdmin):
+    capability = "api_keys.manage"
     list_display = ["name", "brand", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["brand"]
     search_fields = ["name", "prefix"]
@@ -152,23 +208,6 @@ class ApiKeyAdmin(ScopedAdmin):
 
 
 # --- the third-party platform (not tenant data: superusers only) -----------------------
-
-
-class SuperuserOnlyAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return request.user.is_active and request.user.is_superuser
 
 
 class PlatformAppForm(forms.ModelForm):

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from accounts.admin import ScopedAdmin
+from accounts.admin_base import ScopedAdmin
 from followers.models import Customer, Follower, FollowEvent, Tag
 
 

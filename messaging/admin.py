@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.admin import ScopedAdmin
+from accounts.admin_base import ScopedAdmin
 from followers.admin import brand_rows
 from messaging.models import AutoReply, Conversation, Inbound, Message, PreparedResponse
 from messaging.selectors import conversation_queryset
