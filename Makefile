@@ -31,6 +31,8 @@ install: $(STAMP)
 install-test: $(TEST_STAMP)
 
 # The demo: SQLite, eager tasks, in-memory channel layer, the WeChat sandbox on loopback.
+# DEBUG defaults to off (production); the demo turns it on, with its development keys.
+demo: export DEBUG ?= 1
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

@@ -48,6 +48,38 @@ def reencrypt_str(stored: str) -> str:
     return PREFIX + fernet().rotate(stored[len(PREFIX) :].encode()).decode()
 
 
+def seal(plaintext: str) -> str:
+    """``plaintext`` encrypted for a short stay outside the database (a cache entry, the
+    session): the same keys as the columns, so a rotation covers it too."""
+    return fernet().encrypt(plaintext.encode()).decode()
+
+
+def unseal(sealed: object) -> str | None:
+    """What ``seal`` made, or None when no configured key opens it (a retired key already
+    dropped, a value from before encryption, garbage). The caller treats None as a miss."""
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return fernet().decrypt(sealed.encode()).decode()
+    except (InvalidToken, UnicodeError):
+        return None
+
+
+def invalid_fernet_keys(keys: str) -> list[int]:
+    """Positions (from 1) of the comma-separated keys that are not Fernet keys; [] when the
+    list is usable. An empty list of keys counts as one invalid key."""
+    items = [k.strip() for k in keys.split(",") if k.strip()]
+    if not items:
+        return [1]
+    bad = []
+    for position, key in enumerate(items, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            bad.append(position)
+    return bad
+
+
 def mask_secret(value: str) -> str:
     """What the UI and API may show of a secret: enough to recognise it, never to use it."""
     if not value:

@@ -1,9 +1,12 @@
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from accounts.api_auth import ApiKeyAuthentication
+from accounts.mfa import mfa_setup_required
 from accounts.models import Membership
 from accounts.scope import Scope, scope_for_membership
 
@@ -37,18 +40,21 @@ class ScopeMiddleware:
 
 
 # Paths a member without two-factor may still reach: setting it up, signing out, switching
-# language, static files.
-_MFA_EXEMPT_PREFIXES = ("/auth/", "/i18n/", "/static/", "/healthz", "/wechat/", "/api/")
+# language, static files, and the platform's callbacks (no member behind them).
+_MFA_EXEMPT_PREFIXES = ("/auth/", "/i18n/", "/static/", "/healthz", "/wechat/")
+_API_PREFIX = "/api/"
 
 
-def user_has_totp(user: object) -> bool:
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+def _authenticates_with_api_key(request: HttpRequest) -> bool:
+    # A Bearer header is the API key's door alone: DRF's ApiKeyAuthentication either
+    # accepts the key or answers 401, and never falls back to the session behind it.
+    parts = request.headers.get("Authorization", "").split()
+    return bool(parts) and parts[0] == ApiKeyAuthentication.keyword
 
 
 class RequireBrandMfaMiddleware:
-    """When the brand's owner requires two-factor, members set it up before anything else."""
+    """When the brand's owner requires two-factor, members set it up before anything else:
+    pages redirect to the setup page, the session-authenticated API answers 403."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -56,10 +62,24 @@ class RequireBrandMfaMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         scope = getattr(request, "tenant", None)
         if (
-            scope is not None
-            and scope.brand.require_mfa
-            and not request.path.startswith(_MFA_EXEMPT_PREFIXES)
-            and not user_has_totp(request.user)
+            scope is None
+            or request.path.startswith(_MFA_EXEMPT_PREFIXES)
+            or not mfa_setup_required(user=request.user, brand=scope.brand)
         ):
-            return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)
-        return self.get_response(request)
+            return self.get_response(request)
+        setup_url = reverse("mfa_activate_totp")
+        if request.path.startswith(_API_PREFIX):
+            if _authenticates_with_api_key(request):
+                return self.get_response(request)
+            return JsonResponse(
+                {
+                    "detail": _(
+                        "Your brand requires two-factor authentication. Set it up in the "
+                        "portal before using the API."
+                    ),
+                    "code": "mfa_setup_required",
+                    "setup_url": setup_url,
+                },
+                status=403,
+            )
+        return redirect(setup_url + "?next=" + request.path)

@@ -44,6 +44,8 @@ def _django(redis_url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("LOG_LEVEL", "ERROR")
+    # The development settings (DEBUG is off unless set, and then wants keys of its own).
+    os.environ.setdefault("DEBUG", "1")
     import django
 
     django.setup()

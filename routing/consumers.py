@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts.mfa import mfa_setup_required
 from accounts.models import Membership
 from accounts.scope import scope_for_membership
 from accounts.services import membership_set_presence
@@ -110,6 +111,14 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         membership = await _membership(user.pk, brand_id)
         if membership is None:
             await self.close(code=4403)
+            return
+        if await database_sync_to_async(mfa_setup_required)(user=user, brand=membership.brand):
+            # The pages send this member to the setup page; the socket has no page to show.
+            logger.info(
+                "console socket refused: two-factor not set up",
+                extra={"user": user.pk, "brand_id": membership.brand_id},
+            )
+            await self.close(code=4428)
             return
         self.membership_id = membership.pk
         self.brand_id = membership.brand_id

@@ -6,6 +6,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
+# A developer's tool, on the development settings (DEBUG is off unless set).
+export DEBUG="${DEBUG:-1}"
 if [ "$#" -gt 0 ]; then locales=("$@"); else locales=(zh_Hans); fi
 
 mkdir -p locale

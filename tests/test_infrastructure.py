@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -41,8 +42,11 @@ def test_check_deploy_is_clean_with_production_settings():
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "a" * 20 + "-production-secret-" + uuid.uuid4().hex * 2,
-        "FIELD_ENCRYPTION_KEY": "Wm1sbGJHUXRaVzVqY25sd2RHbHZiaTFyWlhrdE16SmllWFJsY3c9PQ==",
+        # A key of its own: the system checks refuse an invalid one and the development one.
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "portal.example.com",
+        # Production refuses to start on a backend that does not send mail.
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(  # noqa: S603
