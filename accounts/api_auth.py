@@ -2,8 +2,9 @@ import logging
 
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
 from accounts.models import ApiKey
 from accounts.services import api_key_authenticate
@@ -36,7 +37,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         parts = header.split()
-        if parts[0] != self.keyword:
+        if not parts or parts[0] != self.keyword:
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("Authorization: Bearer <api key>"))
@@ -48,6 +49,26 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
+    """Each brand API key has its own budget of requests a minute (REST_FRAMEWORK's
+    DEFAULT_THROTTLE_RATES["api_key"], API_KEY_REQUESTS_PER_MINUTE): an integration stuck
+    in a loop gets 429 and Retry-After instead of loading the database for every brand.
+    People signed in to the portal (the console, session auth) are not counted."""
+
+    scope = "api_key"
+
+    def get_rate(self) -> str | None:
+        # Read at each request, not at import, so a changed setting applies.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if not isinstance(request.auth, ApiKey):
+            return None
+        # The prefix as well as the id: ids restart with a new database, the prefix not.
+        ident = f"{request.auth.pk}:{request.auth.prefix}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

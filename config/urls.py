@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -7,7 +10,15 @@ from accounts.api import AccountViewSet, InvitationViewSet, MemberViewSet, TeamV
 from config.env import env_bool
 from messaging.api import ConversationViewSet, PreparedResponseViewSet
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    # No `.json` twin of every route. The API answers JSON (a client that wants to say so
+    # sends Accept: application/json), the schema never listed the twins, and those of the
+    # detail routes and actions answered 500: the views take no `format` argument.
+    include_format_suffixes = False
+
+
+router = Router()
 router.register("accounts", AccountViewSet, basename="account")
 router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
@@ -16,6 +27,15 @@ router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("prepared-responses", PreparedResponseViewSet, basename="prepared-response")
 
 admin.site.site_header = "Brand Portal operations"
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A path under /api/ that names no route (an id that is not a number, a `.json`
+    suffix) answers like the API's own 404s, in JSON; the pages keep Django's."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, exception)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),

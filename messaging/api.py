@@ -5,18 +5,24 @@ and the prepared-response library."""
 import mimetypes
 from datetime import timedelta
 
+import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, status
+from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import ScopedViewSet
+from accounts.api_filters import FilterSet
+from accounts.api_schema import answers
 from accounts.errors import NotInScope
 from accounts.scope import Scope, access
 from accounts.selectors import member_list
@@ -25,16 +31,18 @@ from messaging.models import Conversation, Message, PreparedResponse
 from messaging.serializers import (
     AssignSerializer,
     ConversationDetailSerializer,
+    ConversationFiltersSerializer,
     ConversationSerializer,
     MessageCreateSerializer,
     MessageSerializer,
+    MessageUploadSerializer,
     PreparedResponseSerializer,
+    PreparedResponseUpdateSerializer,
     SnoozeSerializer,
     TransferSerializer,
     TransferTargetsSerializer,
 )
 
-LIST_FILTERS = ("box", "account", "status", "language", "tag", "waiting")
 # Stored files served as what they are; anything else (voice, video) is a download.
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp"})
 
@@ -44,19 +52,23 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     and of their teams; a brand admin (or an API key) sees all."""
 
     serializer_class = ConversationSerializer
+    # The list's own filters (ConversationFiltersSerializer) and ordering; no search.
+    filter_backends = [OrderingFilter]
     ordering_fields = ["last_message_at", "waiting_since", "opened_at"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def scoped_queryset(self, scope: Scope) -> QuerySet:
         if self.action == "list":
-            filters = {k: self.request.query_params.get(k) for k in LIST_FILTERS}
+            given = ConversationFiltersSerializer(data=self.request.query_params)
+            given.is_valid(raise_exception=True)
+            # Checked, then handed on as the query string's text (waiting=0 still filters).
+            filters = {name: str(value) for name, value in given.validated_data.items()}
             return selectors.conversation_list(scope=scope, filters=filters)
         return selectors.conversation_list(scope=scope)
 
     def get_serializer_class(self) -> type:
         return ConversationDetailSerializer if self.action == "retrieve" else ConversationSerializer
 
-    @extend_schema(parameters=[OpenApiParameter(name, str) for name in LIST_FILTERS])
+    @extend_schema(parameters=[ConversationFiltersSerializer])
     def list(self, request: Request) -> Response:
         return super().list(request)
 
@@ -74,6 +86,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
 
     @extend_schema(request=AssignSerializer, responses=ConversationDetailSerializer)
     @action(detail=True, methods=["post"])
+    @answers(409)
     def assign(self, request: Request, pk: str | None = None) -> Response:
         """Assign to a member (by membership id) or unassign with null."""
         conversation = self.get_object()
@@ -91,7 +104,12 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     @extend_schema(request=None, responses={200: ConversationDetailSerializer, 204: None})
     @action(detail=False, methods=["post"])
     def claim_next(self, request: Request) -> Response:
-        """Take the longest-waiting unassigned conversation of my queues (204 when none)."""
+        """Take the longest-waiting unassigned conversation of my queues (204 when none).
+        Only a member has queues: an API key gets 403."""
+        if self.scope.membership is None:
+            raise exceptions.PermissionDenied(
+                _("An API key has no queues: only a member can claim a conversation.")
+            )
         conversation = services.conversation_claim_next(scope=self.scope)
         if conversation is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -107,6 +125,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
 
     @extend_schema(request=SnoozeSerializer, responses=ConversationDetailSerializer)
     @action(detail=True, methods=["post"])
+    @answers(409)
     def snooze(self, request: Request, pk: str | None = None) -> Response:
         """Snooze until a time, or for a number of minutes."""
         conversation = self.get_object()
@@ -122,6 +141,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     @extend_schema(request=TransferSerializer,
                    responses={200: ConversationDetailSerializer, 204: None})
     @action(detail=True, methods=["post"])
+    @answers(409)
     def transfer(self, request: Request, pk: str | None = None) -> Response:
         """Hand over to another team, or to another account of the brand (and optionally
         one of its teams); the note travels with it. 204 when the conversation has left
@@ -153,7 +173,12 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         return Response(TransferTargetsSerializer(
             {"accounts": accounts, "teams": teams.order_by("name")}).data)
 
-    @extend_schema(responses={(200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @extend_schema(responses={
+        (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="an image"),
+        (200, "application/octet-stream"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="any other file, as a download"
+        ),
+    })
     @action(detail=True, methods=["get"], url_path=r"media/(?P<message_id>[0-9]+)",
             url_name="media")
     def media(self, request: Request, pk: str | None = None,
@@ -188,9 +213,14 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         return Response(selectors.conversation_counts(scope=self.scope))
 
     @extend_schema(methods=["get"], responses=MessageSerializer(many=True))
-    @extend_schema(methods=["post"], request=MessageCreateSerializer,
-                   responses={201: MessageSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["post"], request={
+        "application/json": MessageCreateSerializer,
+        "multipart/form-data": MessageUploadSerializer,
+    }, responses={201: MessageSerializer})
+    # An image reply is uploaded as multipart; everything else is JSON.
+    @action(detail=True, methods=["get", "post"], filter_backends=[],
+            parser_classes=[JSONParser, MultiPartParser])
+    @answers(409, method="post")
     def messages(self, request: Request, pk: str | None = None) -> Response:
         """GET: the conversation's messages and notes. POST: send a reply (text, prepared
         response, image upload or media id; sign=true signs a text) or leave a private note
@@ -199,7 +229,10 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         if request.method == "GET":
             qs = selectors.conversation_messages(scope=self.scope, conversation=conversation)
             return self._paginated(qs, conversation)
-        serializer = MessageCreateSerializer(data=request.data)
+        upload = request.content_type.startswith("multipart/")
+        serializer = (MessageUploadSerializer if upload else MessageCreateSerializer)(
+            data=request.data
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data["kind"] == "note":
@@ -211,7 +244,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
             message = services.message_reply(
                 scope=self.scope, conversation=conversation, text=data["text"],
                 media_id=data["media_id"], prepared_key=data["prepared_key"],
-                language=data["language"], image=data["image"], by=self.scope.membership,
+                language=data["language"], image=data.get("image"), by=self.scope.membership,
                 sign=data["sign"],
             )
         message.refresh_from_db()
@@ -219,7 +252,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=MessageSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request: Request, pk: str | None = None) -> Response:
         """The customer's messages across all their accounts that I may see, each marked
         with its account."""
@@ -237,6 +270,20 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
                                                              context=context).data)
 
 
+class IdFilter(django_filters.Filter):
+    field_class = forms.IntegerField
+
+
+class PreparedResponseFilter(FilterSet):
+    # By id, not as a choice among every brand's accounts: a foreign id must not answer
+    # differently from a missing one.
+    account = IdFilter(field_name="account_id")
+
+    class Meta:
+        model = PreparedResponse
+        fields = ["key", "language"]
+
+
 class PreparedResponseViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -249,7 +296,7 @@ class PreparedResponseViewSet(
     language. Owners and admins edit all of it, managers their accounts' overrides."""
 
     serializer_class = PreparedResponseSerializer
-    filterset_fields = ["key", "language", "account"]
+    filterset_class = PreparedResponseFilter
     search_fields = ["key", "title", "body"]
     ordering_fields = ["key", "language", "updated_at"]
 
@@ -259,6 +306,7 @@ class PreparedResponseViewSet(
     def _account(self, account_id: int | None) -> object:
         return None if account_id is None else access(self.scope.accounts(), account_id)
 
+    @answers(404, 409)
     def create(self, request: Request) -> Response:
         serializer = PreparedResponseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -269,14 +317,21 @@ class PreparedResponseViewSet(
         )
         return Response(PreparedResponseSerializer(created).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=PreparedResponseUpdateSerializer)
+    @answers(409)
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
         instance: PreparedResponse = self.get_object()
-        serializer = PreparedResponseSerializer(instance, data=request.data, partial=True)
+        serializer = PreparedResponseUpdateSerializer(
+            instance, data=request.data, partial=partial
+        )
         serializer.is_valid(raise_exception=True)
-        fields = {k: v for k, v in serializer.validated_data.items() if k != "account_id"}
-        updated = prepared.prepared_update(scope=self.scope, prepared=instance, **fields)
+        updated = prepared.prepared_update(
+            scope=self.scope, prepared=instance, **serializer.validated_data
+        )
         return Response(PreparedResponseSerializer(updated).data)
 
+    @extend_schema(request=PreparedResponseUpdateSerializer)
+    @answers(409)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         return self.update(request, pk, partial=True)
 
@@ -289,13 +344,17 @@ class PreparedResponseViewSet(
                     OpenApiParameter("language", str)],
         responses=PreparedResponseSerializer(many=True),
     )
-    @action(detail=False, methods=["get"])
+    # Its own parameters only: the library's filters, search and ordering do not apply.
+    @action(detail=False, methods=["get"], filter_backends=[])
+    @answers(404)
     def search(self, request: Request) -> Response:
-        """What the reply box offers for an account and language: one version per key."""
+        """What the reply box offers for an account and language: one version per key, in
+        pages like every list (a brand's library can hold hundreds)."""
         params = request.query_params
         account_id = params.get("account")
         found = prepared.prepared_search(
             scope=self.scope, account=self._account(account_id) if account_id else None,
             q=params.get("q", ""), language=params.get("language", ""),
         )
-        return Response(PreparedResponseSerializer(found, many=True).data)
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(PreparedResponseSerializer(page, many=True).data)

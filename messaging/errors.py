@@ -14,9 +14,10 @@ class ReplyRefused(DomainError):
 
 
 class NoAssignee(DomainError):
-    """The chosen member cannot take this conversation (does not serve its account)."""
+    """The chosen member cannot take this conversation (does not serve its account): the
+    request is well formed, the member's accounts and the conversation's disagree."""
 
-    status_code = 400
+    status_code = 409
     default_message = _("This member does not serve the conversation's account.")
 
 

@@ -15,7 +15,7 @@ import re
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from accounts.errors import InvalidInput, NotInScope, RoleRequired
+from accounts.errors import Conflict, InvalidInput, NotInScope, RoleRequired
 from accounts.models import Membership, OfficialAccount, Role
 from accounts.scope import Scope
 from followers.models import Customer
@@ -182,7 +182,7 @@ def prepared_create(
             language=data["language"],
         ).exists()
         if exists:
-            raise InvalidInput("this key already has a text in this language here")
+            raise Conflict("this key already has a text in this language here")
         return PreparedResponse.objects.create(brand_id=scope.brand_id, **data)
 
 
@@ -202,7 +202,7 @@ def prepared_update(
         language=data["language"],
     ).exclude(pk=prepared.pk)
     if clash.exists():
-        raise InvalidInput("this key already has a text in this language here")
+        raise Conflict("this key already has a text in this language here")
     for name, value in data.items():
         setattr(prepared, name, value)
     prepared.save()

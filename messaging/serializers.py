@@ -1,8 +1,14 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from accounts.serializers import StrictInput, pattern_field
 from messaging.models import Conversation, Message, PreparedResponse
 from messaging.prepared import LANGUAGES
+from messaging.selectors import STATUS_FILTERS
+from messaging.services import TEXT_LIMIT
+
+# `waiting` in minutes: up to a year, so "now minus waiting" is always a real date.
+MAX_WAITING_MINUTES = 60 * 24 * 366
 
 
 class _Ref(serializers.Serializer):
@@ -107,18 +113,43 @@ class MessageSerializer(serializers.ModelSerializer):
         return reverse("conversation-media", kwargs={"pk": via, "message_id": obj.pk})
 
 
-class MessageCreateSerializer(serializers.Serializer):
-    """A reply (text, prepared response, image by upload or media id) or a private note."""
+class ConversationFiltersSerializer(serializers.Serializer):
+    """The list's query parameters, checked before they reach the selector."""
 
-    kind = serializers.RegexField(r"^(reply|note)$", default="reply",
-                                  help_text="reply (sent to the follower) or note (private)")
+    box = pattern_field(
+        r"^(all|mine|unassigned|team:[0-9]+)$", "mine, unassigned, team:<id> or all",
+        required=False, allow_blank=True,
+        help_text="mine, unassigned, team:<id> or all (the default)",
+    )
+    account = serializers.IntegerField(required=False, help_text="the handling account's id")
+    status = serializers.ChoiceField(
+        choices=sorted(STATUS_FILTERS), required=False, allow_blank=True,
+        help_text="live = not resolved, attention = open or pending; all when absent",
+    )
+    language = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    tag = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False,
+        help_text="a tag's id, or else its name, on the follower",
+    )
+    waiting = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_WAITING_MINUTES,
+        help_text="waiting longer than this many minutes",
+    )
+
+
+class MessageCreateSerializer(StrictInput, serializers.Serializer):
+    """A reply (text, prepared response or a media id) or a private note, in JSON. A reply
+    sends exactly one thing; a note needs a text."""
+
+    kind = pattern_field(r"^(reply|note)$", "reply or note", default="reply",
+                         help_text="reply (sent to the follower) or note (private)")
     text = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
+        required=False, allow_blank=True, default="", trim_whitespace=False,
+        max_length=TEXT_LIMIT,
     )
     prepared_key = serializers.CharField(required=False, allow_blank=True, default="")
     language = serializers.CharField(required=False, allow_blank=True, default="")
     media_id = serializers.CharField(required=False, allow_blank=True, default="")
-    image = serializers.FileField(required=False, allow_null=True, default=None)
     sign = serializers.BooleanField(
         required=False, default=False,
         help_text="end a text reply with the sender's identity (reply_identity); "
@@ -126,15 +157,27 @@ class MessageCreateSerializer(serializers.Serializer):
     )
 
 
-class TransferSerializer(serializers.Serializer):
+class MessageUploadSerializer(MessageCreateSerializer):
+    """The same as multipart, which can carry an image file as well."""
+
+    image = serializers.FileField(required=False, allow_null=True, default=None)
+
+
+class TransferSerializer(StrictInput, serializers.Serializer):
     """Hand over to a team, or to an account (optionally with one of its teams)."""
+
+    # For the schema (accounts.api_schema): an account, a team or both, as validate() says.
+    request_schema_extra = {"anyOf": [
+        {"required": [name], "properties": {name: {"type": "integer"}}}
+        for name in ("account", "team")
+    ]}
 
     account = serializers.IntegerField(required=False, allow_null=True, default=None,
                                        help_text="the new handling account's id")
     team = serializers.IntegerField(required=False, allow_null=True, default=None,
                                     help_text="the team's id")
     note = serializers.CharField(required=False, allow_blank=True, default="",
-                                 help_text="travels with the conversation")
+                                 max_length=TEXT_LIMIT, help_text="travels with the conversation")
 
     def validate(self, attrs: dict) -> dict:
         if attrs["account"] is None and attrs["team"] is None:
@@ -160,11 +203,14 @@ class TransferTargetsSerializer(serializers.Serializer):
     teams = _TransferTeam(many=True)
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(StrictInput, serializers.Serializer):
     assignee = serializers.IntegerField(allow_null=True)
 
 
-class SnoozeSerializer(serializers.Serializer):
+class SnoozeSerializer(StrictInput, serializers.Serializer):
+    # For the schema (accounts.api_schema): one of the two, as validate() says.
+    request_schema_extra = {"oneOf": [{"required": ["until"]}, {"required": ["minutes"]}]}
+
     until = serializers.DateTimeField(required=False)
     minutes = serializers.IntegerField(required=False, min_value=1, max_value=60 * 24 * 90)
 
@@ -174,8 +220,12 @@ class SnoozeSerializer(serializers.Serializer):
         return attrs
 
 
-class PreparedResponseSerializer(serializers.ModelSerializer):
-    account = serializers.IntegerField(source="account_id", allow_null=True, required=False)
+class PreparedResponseSerializer(StrictInput, serializers.ModelSerializer):
+    account = serializers.IntegerField(
+        source="account_id", allow_null=True, required=False,
+        help_text="the account this version overrides; null for the brand's own. "
+                  "Set when the version is created: it cannot move to another account",
+    )
     language = serializers.ChoiceField(choices=LANGUAGES)
     title = serializers.CharField(max_length=120, required=False, allow_blank=True)
 
@@ -185,3 +235,11 @@ class PreparedResponseSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "updated_at"]
         # The service checks uniqueness per (brand, account, key, language).
         validators: list = []
+
+
+
+class PreparedResponseUpdateSerializer(PreparedResponseSerializer):
+    """A version's account is set when it is created: an update that names one is refused
+    (it would read back with the old one), so the body has no `account`."""
+
+    account = serializers.IntegerField(source="account_id", read_only=True)

@@ -23,6 +23,13 @@ def test_no_key_or_a_bad_key_is_401(client):
     assert "Invalid" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("header", [" ", "\t", "Bearer", "Bearer  a b"])
+def test_a_blank_or_broken_authorization_header_is_refused_not_a_500(client, header):
+    response = client.get("/api/v1/accounts/", HTTP_AUTHORIZATION=header)
+    assert response.status_code in (401, 403)
+    assert "detail" in response.json()
+
+
 def test_create_shows_connection_details_once_and_never_again(api):
     response = api.post(
         "/api/v1/accounts/",
@@ -61,7 +68,7 @@ def test_invalid_input_is_400_with_a_reason_and_nothing_is_created(api):
         "/api/v1/accounts/", {"name": "x", "appid": "bogus"}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert "AppID" in response.json()["detail"]
+    assert "AppID" in response.json()["appid"][0]
     assert OfficialAccount.objects.count() == before
 
 
@@ -90,7 +97,7 @@ def test_teams_and_members_endpoints_work_for_a_key(api):
     account = make_account(brand=api.brand)
     created = api.post(
         "/api/v1/teams/",
-        {"name": "Night shift", "account_ids": [account.pk], "is_central": True},
+        {"name": "Night shift", "accounts": [account.pk], "is_central": True},
         content_type="application/json",
     )
     assert created.status_code == 201
@@ -99,7 +106,7 @@ def test_teams_and_members_endpoints_work_for_a_key(api):
     assert members["count"] == 1
     invite = api.post(
         "/api/v1/invitations/",
-        {"email": "new@example.com", "role": "agent", "account_ids": [account.pk]},
+        {"email": "new@example.com", "role": "agent", "accounts": [account.pk]},
         content_type="application/json",
     )
     assert invite.status_code == 201

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from accounts.errors import InvalidInput, NotInScope, RoleRequired
+from accounts.errors import Conflict, InvalidInput, NotInScope, RoleRequired
 from accounts.scope import scope_for_membership
 from followers.models import Customer
 from messaging.errors import PreparedResponseMissing
@@ -137,7 +137,7 @@ def test_admins_edit_the_library_agents_do_not(library: dict) -> None:
     scope = library["scope"]
     created = prepared_create(scope=scope, key="parking", language="zh-Hans", body="停车免费")
     assert (created.language, created.title, created.account_id) == ("zh-hans", "Parking", None)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(Conflict):
         prepared_create(scope=scope, key="parking", language="zh-hans", body="again")
     with pytest.raises(InvalidInput):
         prepared_create(scope=scope, key="parking", language="fr", body="Parking gratuit")
