@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -95,7 +96,9 @@ def _check_callback(account: OfficialAccount) -> CheckResult:
         )
     # Against the real platform we cannot make WeChat call us; sign the same request
     # WeChat would send and check our own URL answers it from the outside.
-    timestamp, nonce, echostr = "1700000000", str(secrets.randbelow(10**9)), "portal-check"
+    # Now, not a fixed time: the callback refuses a timestamp outside its window.
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**9))
+    echostr = "portal-check"
     params = {"signature": crypto.url_signature(account.token, timestamp, nonce),
               "timestamp": timestamp, "nonce": nonce, "echostr": echostr}
     try:

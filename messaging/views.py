@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
+from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -23,11 +23,11 @@ from messaging.callback import (
     OpenedPush,
     PushRefused,
     callback_account,
-    check_body_size,
+    push_body,
     push_open,
+    url_verification_echo,
 )
 from messaging.ingest import inbound_ingest
-from wechat import crypto
 from wechat import messages as wx
 
 logger = logging.getLogger(__name__)
@@ -35,14 +35,6 @@ logger = logging.getLogger(__name__)
 # last_callback_at feeds the health panel; a minute's precision is plenty and saves an
 # UPDATE on nearly every delivery.
 LAST_CALLBACK_PRECISION = timedelta(minutes=1)
-
-
-def _valid_tokens(account: OfficialAccount) -> list[str]:
-    tokens = [account.token]
-    grace = account.previous_secrets_valid_until
-    if account.previous_token and grace and grace > timezone.now():
-        tokens.append(account.previous_token)
-    return [t for t in tokens if t]
 
 
 @csrf_exempt
@@ -56,20 +48,14 @@ def callback(request: HttpRequest, appid: str) -> HttpResponse:
         logger.warning("callback for unknown appid", extra={"appid": appid[:64]})
         return HttpResponseNotFound("unknown appid")
     params = {k: request.GET.get(k, "") for k in ("signature", "timestamp", "nonce", "echostr")}
-    if not all(params.values()):
-        logger.warning("callback verification without parameters", extra={"appid": appid})
-        return HttpResponseBadRequest("missing signature parameters")
-    for token in _valid_tokens(account):
-        try:
-            crypto.check_url_signature(
-                token, params["timestamp"], params["nonce"], params["signature"]
-            )
-        except crypto.InvalidSignature:
-            continue
-        logger.info("callback url verified", extra={"appid": appid})
-        return HttpResponse(params["echostr"], content_type="text/plain")
-    logger.warning("callback verification with a bad signature", extra={"appid": appid})
-    return HttpResponse("invalid signature", status=403, content_type="text/plain")
+    try:
+        echostr = url_verification_echo(account=account, query=params)
+    except PushRefused as refused:
+        logger.warning("callback verification refused: %s", refused.reason,
+                       extra={"appid": appid, "reason": refused.reason})
+        return _text(refused.status, refused.reason)
+    logger.info("callback url verified", extra={"appid": appid})
+    return HttpResponse(echostr, content_type="text/plain")
 
 
 def _text(status: int, body: str) -> HttpResponse:
@@ -132,7 +118,7 @@ def _push_query(request: HttpRequest) -> dict[str, str]:
 
 def _receive(request: HttpRequest, appid: str) -> HttpResponse:
     try:
-        check_body_size(request.META.get("CONTENT_LENGTH"))
+        body = push_body(request)
     except PushRefused as refused:
         return _refuse(appid, refused, request)
     try:
@@ -141,7 +127,7 @@ def _receive(request: HttpRequest, appid: str) -> HttpResponse:
             return _refuse(appid, PushRefused(404, "unknown appid"), request)
         query = _push_query(request)
         try:
-            opened = push_open(account=account, query=query, body=request.body)
+            opened = push_open(account=account, query=query, body=body)
         except PushRefused as refused:
             return _refuse(appid, refused, request)
         ingested = inbound_ingest(account=account, message=opened.message)
@@ -154,5 +140,6 @@ def _receive(request: HttpRequest, appid: str) -> HttpResponse:
     _touch(account)
     if ingested.duplicate:
         logger.info("duplicate delivery absorbed",
-                    extra={"appid": appid, "dedupe_key": opened.message.dedupe_key[:255]})
+                    extra={"appid": appid, "dedupe_key": opened.message.dedupe_key[:255],
+                           "replayed_reply": bool(ingested.reply_text)})
     return _reply(opened, ingested.reply_text)

@@ -30,7 +30,8 @@ def platform(sandbox, settings, tmp_path):
     return sandbox
 
 
-def test_a_retry_after_a_slow_first_answer_stores_once(platform, live_server):
+def test_a_retry_after_a_slow_first_answer_stores_once_and_replays_the_reply(platform,
+                                                                           live_server):
     brand = make_brand()
     account = connected_account(platform, live_server, brand=brand)
     AutoReply.objects.create(brand=brand, kind="keyword", trigger="price", body="From 99.")
@@ -51,9 +52,13 @@ def test_a_retry_after_a_slow_first_answer_stores_once(platform, live_server):
         released.set()
     push = said["push"]
     assert push["attempts"] == 2 and push["status"] == 200, push
-    # The retry found the row and answered success: no second reply, no second row.
-    assert push["body"] == "success"
-    assert [c.duplicate for c in calls] == [False, True]
+    # The platform never got the first answer: the retry is answered the same reply
+    # (encrypted afresh), and the follower sees it once. No second row of any kind.
+    assert push["reply"]["Content"] == "From 99."
+    inbox = platform.control("GET", f"/accounts/{account.appid}/followers/{openid}/inbox")
+    assert [m["text"]["content"] for m in inbox["messages"]] == ["From 99."]
+    assert [(c.duplicate, c.reply_text) for c in calls] == [(False, "From 99."),
+                                                            (True, "From 99.")]
     assert Inbound.objects.filter(account=account, msg_type="text").count() == 1
     assert Message.objects.filter(direction="in").count() == 1
     assert Message.objects.filter(direction="out").count() == 1  # the one auto-reply

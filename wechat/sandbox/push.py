@@ -3,6 +3,11 @@
 Signing and encryption follow protocol §1.3-1.5; waiting, retries and the reading of
 the answer follow §1.6. The same rendered request (same MsgId/CreateTime, same query)
 is re-sent on every attempt so the receiver can dedupe.
+
+XML is written and read here with xmltodict, not with the product's ``wechat.xmlutil``:
+every end-to-end test then checks the portal's own reader against pushes it did not
+write, and its writer against a reader it does not share (escaped text rather than CDATA,
+``None`` for an empty element, a repeated element as a list).
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import requests
+import xmltodict
 
 from wechat import crypto
-from wechat.xmlutil import XmlError, parse_xml, to_xml
 
 from .state import Account, Component, SandboxState
 
@@ -63,10 +69,51 @@ def component_target(component: Component) -> Target | None:
                   envelope_key="AppId")
 
 
+def _xmltodict_shape(value: Any) -> Any:
+    """A push's fields as xmltodict writes them: a list is the platform's ``<item>`` run
+    (``<PicList><item>…</item></PicList>``), ``None`` is left out."""
+    if isinstance(value, dict):
+        return {k: _xmltodict_shape(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return {"item": [_xmltodict_shape(v) for v in value]}
+    return value
+
+
+def render_xml(data: dict) -> str:
+    """``<xml>…</xml>`` without a prolog, as the platform sends it."""
+    return xmltodict.unparse({"xml": _xmltodict_shape(data)}, full_document=False)
+
+
+def _without_layout(value: Any) -> Any:
+    # Text is read unstripped (a reply's Content keeps its spaces), so the whitespace
+    # between elements shows up as "#text"; it means nothing.
+    if isinstance(value, dict):
+        return {k: _without_layout(v) for k, v in value.items()
+                if not (k == "#text" and isinstance(v, str) and not v.strip())}
+    if isinstance(value, list):
+        return [_without_layout(v) for v in value]
+    return value
+
+
+def read_xml(text: str) -> dict:
+    """The fields of an ``<xml>`` document; ValueError for anything else (entities
+    and DTDs included: xmltodict refuses them)."""
+    try:
+        doc = xmltodict.parse(text, strip_whitespace=False)
+    except ExpatError as exc:
+        raise ValueError(str(exc)) from exc
+    if not isinstance(doc, dict) or list(doc) != ["xml"]:
+        raise ValueError("the root element is not <xml>")
+    body = _without_layout(doc["xml"])
+    if not isinstance(body, dict):
+        raise ValueError("<xml> holds no fields")
+    return body
+
+
 def _serialize(data: dict, data_format: str) -> str:
     if data_format == "json":
         return json.dumps(data, ensure_ascii=False)
-    return to_xml(data)
+    return render_xml(data)
 
 
 def render(target: Target, message: dict, *, timestamp: str, nonce: str,
@@ -100,8 +147,8 @@ class InvalidReply(Exception):
 
 def _parse(text: str, data_format: str) -> dict:
     try:
-        data = json.loads(text) if data_format == "json" else parse_xml(text)
-    except (ValueError, XmlError) as exc:
+        data = json.loads(text) if data_format == "json" else read_xml(text)
+    except ValueError as exc:
         raise InvalidReply(f"reply is not {data_format.upper()}: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidReply("reply is not an object")
