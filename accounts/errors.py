@@ -9,9 +9,12 @@ class DomainError(Exception):
     status_code = 400
     default_message = _("This cannot be done.")
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.message = str(message or self.default_message)
+        # The input fields the error is about, each with its messages, so a form can show
+        # every one beside its field; empty when the error is about the request as a whole.
+        self.fields = fields or {}
 
 
 class NotInScope(DomainError):

@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Brand, OfficialAccount, Role
 from accounts.scope import Scope
+from accounts.services import account_input_errors
+from accounts.time_zones import time_zone_choices, time_zone_error, time_zone_names
 
 LANGUAGE_CHOICES = [
     ("en", _("English")),
@@ -35,6 +37,11 @@ class AccountForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        initial=OfficialAccount._meta.get_field("timezone").default,
+    )
 
     class Meta:
         model = OfficialAccount
@@ -54,8 +61,27 @@ class AccountForm(forms.ModelForm):
             "is_active",
         ]
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["timezone"]
+        field.error_messages["invalid_choice"] = time_zone_error("%(value)s")
+        current = self.instance.timezone
+        if current and current not in time_zone_names():
+            # A zone saved before zones were checked stays selected, so saving the form
+            # says it is wrong instead of silently switching to the list's first zone.
+            field.choices = [(current, current), *field.choices]
+
     def clean_appid(self) -> str:
         return self.cleaned_data["appid"].strip()
+
+    def clean(self) -> dict:
+        # The service's rules, checked here too so every wrong field is reported at once,
+        # beside itself; a field that already failed is not judged twice.
+        data = super().clean()
+        for name, messages in account_input_errors(data).items():
+            for message in messages:
+                self.add_error(name, message)
+        return data
 
     def validate_unique(self) -> None:
         # The service reports a taken AppID without saying which brand holds it.

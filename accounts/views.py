@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import connection, selectors, services
 from accounts.capabilities import account_capabilities
-from accounts.crypto_fields import mask_secret
+from accounts.crypto_fields import mask_secret, seal, unseal
 from accounts.errors import DomainError, NotInScope, RoleRequired
 from accounts.forms import (
     AcceptInvitationForm,
@@ -56,10 +56,14 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def _fail(request: HttpRequest, form: object, exc: DomainError) -> None:
-    """Show a domain error on the form; scope and role errors stay 404 and 403."""
+    """Show a domain error on the form, beside each field it names (at the top when it
+    names none); scope and role errors stay 404 and 403."""
     if isinstance(exc, NotInScope | RoleRequired):
         raise exc
-    form.add_error(None, exc.message)
+    if not exc.fields:
+        form.add_error(None, exc.message)
+    for name, reasons in exc.fields.items():
+        form.add_error(name if name in form.fields else None, reasons)
 
 
 @member_required
@@ -127,9 +131,10 @@ def account_connect(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         action = request.POST.get("action")
         if action in ("token", "encoding_aes_key"):
             value = connection.account_regenerate_secret(scope=scope, account=account, which=action)
-            # Shown once, on the next page view, for pasting into the WeChat admin.
+            # Shown once, on the next page view, for pasting into the WeChat admin. Session
+            # data is signed, not encrypted: the value waits there sealed.
             request.session[FRESH_SECRET_KEY] = {"account": account.pk, "which": action,
-                                                 "value": value}
+                                                 "sealed": seal(value)}
             return redirect("account_connect", pk=account.pk)
         if action == "secret" and secret_form.is_valid():
             services.account_update(
@@ -141,8 +146,8 @@ def account_connect(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
             report = connection.account_test_connection(scope=scope, account=account)
             account.refresh_from_db()
     fresh = request.session.pop(FRESH_SECRET_KEY, None)
-    if fresh and fresh.get("account") != account.pk:
-        fresh = None
+    value = unseal(fresh.get("sealed")) if fresh and fresh.get("account") == account.pk else None
+    fresh = {"which": fresh["which"], "value": value} if value else None
     return render(
         request,
         "accounts/account_connect.html",
@@ -363,7 +368,8 @@ def api_keys(request: HttpRequest, scope: Scope) -> HttpResponse:
         _key, raw = services.api_key_create(
             brand=scope.brand, name=form.cleaned_data["name"], by=request.user
         )
-        request.session[FRESH_API_KEY] = raw
+        # Shown once, on the next page view; sealed while it waits in the session.
+        request.session[FRESH_API_KEY] = seal(raw)
         return redirect("api_keys")
     return render(
         request,
@@ -371,7 +377,7 @@ def api_keys(request: HttpRequest, scope: Scope) -> HttpResponse:
         {
             "keys": selectors.api_key_list(scope=scope),
             "form": form,
-            "fresh_key": request.session.pop(FRESH_API_KEY, None),
+            "fresh_key": unseal(request.session.pop(FRESH_API_KEY, None)),
         },
     )
 
@@ -408,7 +414,7 @@ def brand_settings(request: HttpRequest, scope: Scope) -> HttpResponse:
 @login_required
 def brand_switch(request: HttpRequest) -> HttpResponse:
     brand_id = request.POST.get("brand_id", "")
-    if not brand_id.isdigit() or not Membership.objects.filter(
+    if not (brand_id.isascii() and brand_id.isdigit()) or not Membership.objects.filter(
         user=request.user, brand_id=int(brand_id)
     ).exists():
         raise Http404()
