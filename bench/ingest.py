@@ -53,7 +53,9 @@ BENCH_ENV = {
     "CELERY_TASK_ALWAYS_EAGER": "0",
     "DEBUG": "0",
     "SECRET_KEY": "bench-only-secret-key-bench-only-secret-key",
-    "FIELD_ENCRYPTION_KEY": "dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMmJ5dGVzISE=",
+    # Production settings refuse the development key and a mail backend that does not send.
+    "FIELD_ENCRYPTION_KEY": "A7iwiPXHyGmQCgOcLGi3RoAuwQp6LSFFK0lc2R8okJw=",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "SECURE_SSL_REDIRECT": "0",
     "LOG_LEVEL": "WARNING",
     "BENCH_CEILING": "1",
@@ -66,32 +68,33 @@ BENCH_ENV = {
 # --- setup ------------------------------------------------------------------------------
 
 
-def prepare_database() -> None:
+def prepare_database(db_name: str = DB_NAME, bench_env: dict[str, str] = BENCH_ENV) -> None:
+    # Other benches (bench/stalled_clients.py) pass their own database and environment.
     exists = subprocess.run(
-        ["psql", f"{PG}/postgres", "-tAc",
-         "SELECT 1 FROM pg_database WHERE datname = 'portal_bench'"],
+        ["psql", f"{PG}/postgres", "-tA", "-v", f"db={db_name}"],
+        input="SELECT 1 FROM pg_database WHERE datname = :'db'",
         capture_output=True, text=True, check=True,
     ).stdout.strip()
     if exists != "1":
-        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB_NAME], check=True)
-    env = {**os.environ, **BENCH_ENV}
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db_name], check=True)
+    env = {**os.environ, **bench_env}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env,
                    check=True)
-    subprocess.run(["psql", f"{PG}/{DB_NAME}", "-qc",
+    subprocess.run(["psql", f"{PG}/{db_name}", "-qc",
                     "CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial PRIMARY KEY, "
                     "k text NOT NULL, body text NOT NULL, "
                     "created_at timestamptz NOT NULL DEFAULT now())"], check=True)
 
 
-def setup_django() -> None:
-    os.environ.update(BENCH_ENV)
+def setup_django(bench_env: dict[str, str] = BENCH_ENV) -> None:
+    os.environ.update(bench_env)
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
 
 
-def reset_rows() -> None:
+def reset_rows(redis_db: int = 9) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -100,7 +103,8 @@ def reset_rows() -> None:
             "messaging_inbound, followers_followevent, followers_follower, "
             "followers_customer RESTART IDENTITY CASCADE"
         )
-    subprocess.run(["redis-cli", "-n", "9", "FLUSHDB"], capture_output=True, check=False)
+    subprocess.run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], capture_output=True,
+                   check=False)
 
 
 @dataclass
@@ -251,8 +255,9 @@ async def closed_loop(label: str, port: int, requests: Iterable[tuple[str, bytes
 
 
 async def open_loop(label: str, port: int, requests: list[tuple[str, bytes]], rate: int,
-                    duration: float) -> Result:
-    """Send at a fixed rate whatever the answers; latency counts from the scheduled time."""
+                    duration: float, *, timeout: float | None = None) -> Result:
+    """Send at a fixed rate whatever the answers; latency counts from the scheduled time.
+    A request without an answer within ``timeout`` seconds counts as failed."""
     result = Result(label)
     total = min(len(requests), int(rate * duration))
     tasks = []
@@ -260,8 +265,8 @@ async def open_loop(label: str, port: int, requests: list[tuple[str, bytes]], ra
 
     async def send(msg_id: str, raw: bytes, due: float) -> None:
         try:
-            ok, _body = await _one(port, raw)
-        except OSError:
+            ok, _body = await asyncio.wait_for(_one(port, raw), timeout)
+        except (OSError, TimeoutError):
             ok = False
         if ok:
             result.latencies.append(time.perf_counter() - due)
@@ -342,8 +347,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, workers: int, *, without_hooks: bool = False) -> subprocess.Popen:
-    env = {**os.environ, **BENCH_ENV}
+def start_server(port: int, workers: int, *, without_hooks: bool = False,
+                 bench_env: dict[str, str] = BENCH_ENV) -> subprocess.Popen:
+    env = {**os.environ, **bench_env}
     command = [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind",
                f"{HOST}:{port}", "--workers", str(workers), "--worker-class", "sync",
                "--backlog", "2048", "--log-level", "warning"]

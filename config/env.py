@@ -4,6 +4,8 @@ Every setting has a working default; a value that cannot be understood stops the
 process at start-up instead of silently falling back (healthchecks does the same).
 """
 
+import importlib.util
+import json
 import os
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -53,5 +55,44 @@ def env_secret(name: str, default: str, *, required_when: bool = False) -> str:
     if raw:
         return raw
     if required_when:
-        raise ImproperlyConfiguredEnv(f"{name} must be set when DEBUG is off")
+        raise ImproperlyConfiguredEnv(
+            f"{name} must be set when DEBUG is off (DEBUG is off unless set to 1, as "
+            "`make demo` and the tests do)"
+        )
     return default
+
+
+def env_json(name: str, default: dict) -> dict:
+    """A JSON object, e.g. a storage backend's OPTIONS. The value is not echoed in the
+    error: it may hold credentials."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return dict(default)
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(f"{name} is not valid JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfiguredEnv(
+            f"{name} must be a JSON object, not {type(value).__name__}"
+        )
+    return value
+
+
+def env_import_path(name: str, default: str) -> str:
+    """A dotted path to a class (``package.module.Class``) whose module is installed.
+
+    Checked at start-up so that a typo or a missing extra stops the process, not the first
+    upload. The module is located, not imported: settings stay free of side effects.
+    """
+    raw = os.environ.get(name, "").strip() or default
+    module = raw.rpartition(".")[0]
+    if not module or not all(part.isidentifier() for part in raw.split(".")):
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a dotted path (module.Class)")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r}: module {module!r} is not installed")
+    return raw
