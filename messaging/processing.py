@@ -19,23 +19,14 @@ from accounts.wechat_clients import client_for
 from followers.models import Follower
 from followers.services import follower_apply_profile
 from messaging.models import Inbound, Message
-from wechat.errors import (
-    BusyError,
-    DownloadRefused,
-    RateLimited,
-    TokenError,
-    TransportError,
-    WeChatError,
-)
+from wechat.client.retry import Safety, is_transient
+from wechat.errors import DownloadRefused, WeChatError
 
 logger = logging.getLogger(__name__)
 
 MEDIA_TYPES = frozenset({"image", "voice", "video", "shortvideo"})
 # Pushes whose FromUserName is not a follower (the mass-send assistant, the platform).
 SYSTEM_EVENTS = frozenset({"masssendjobfinish", "templatesendjobfinish"})
-# Worth trying again later: the platform was busy, rate-limited, unreachable, or the token
-# could not be renewed. Anything else is an answer (bad openid, expired media) and final.
-TRANSIENT = (BusyError, RateLimited, TokenError, TransportError)
 # A row that failed this often is left for an operator (it stays in the table, unprocessed).
 MAX_ATTEMPTS = 20
 SWEEP_AFTER = timedelta(seconds=60)
@@ -43,6 +34,13 @@ SWEEP_BATCH = 500
 
 _MAGIC = ((b"\x89PNG", "png"), (b"\xff\xd8", "jpg"), (b"GIF8", "gif"), (b"#!AMR", "amr"),
           (b"RIFF", "wav"), (b"ID3", "mp3"))
+
+
+def transient(exc: BaseException) -> bool:
+    """Worth trying again later, as the retry table says for reads (`wechat.client.retry`):
+    the platform was busy, rate-limited or unreachable, or rejected the token. Anything
+    else is an answer (bad openid, expired media, the day's quota used up) and final."""
+    return is_transient(exc, Safety.IDEMPOTENT)
 
 
 def _extension(data: bytes, msg_type: str) -> str:
@@ -66,9 +64,9 @@ def inbound_claim(*, inbound: Inbound) -> bool:
 def _fetch_profile(*, account: OfficialAccount, follower: Follower) -> None:
     try:
         info = client_for(account).user_info(follower.openid)
-    except TRANSIENT:
-        raise
     except WeChatError as exc:
+        if transient(exc):
+            raise
         logger.warning(
             "follower profile refused by the platform",
             extra={"account_id": account.pk, "follower_id": follower.pk, "errcode": exc.errcode},
@@ -85,9 +83,9 @@ def _fetch_media(*, account: OfficialAccount, inbound: Inbound) -> None:
         return
     try:
         content = client_for(account).media_get(media_id)
-    except TRANSIENT:
-        raise
     except WeChatError as exc:
+        if transient(exc):
+            raise
         # Expired (the platform keeps user media for days) or unknown: nothing to retry.
         logger.warning(
             "media download refused by the platform",

@@ -4,45 +4,62 @@ Inbound: ``inbound_process_batch_task`` does the slow part of accepted deliverie
 (profile, media), a batch at a time (``task_batches``); ``inbound_process_task`` retries
 one that met a transient failure; ``inbound_sweep_task`` (beat, every minute) re-queues
 rows left unprocessed, so a lost task or a broker outage loses nothing.
+
+Outbound: ``message_send_task`` sends one stored reply; ``message_send_sweep_task`` (beat,
+every minute) re-queues replies whose task was lost and fails those a dead worker left in
+`sending`.
+
+What is transient is decided by the retry table of ``wechat.client.retry``; the retries
+themselves are Celery's (``autoretry_for``, exponential backoff with full jitter, a cap).
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from kombu.exceptions import OperationalError as BrokerError
 
-from messaging.processing import TRANSIENT, inbound_due_ids, inbound_process
+from messaging.processing import inbound_due_ids, inbound_process, transient
 from messaging.task_batches import batch_submit
+from wechat.errors import WeChatException
 
 logger = logging.getLogger(__name__)
 
 # --- inbound ----------------------------------------------------------------------------
 
 INBOUND_MAX_RETRIES = 8
+# Celery's exponential backoff with full jitter: up to 5 s, 10 s, 20 s... capped at ten
+# minutes.
+INBOUND_BACKOFF = 5
+INBOUND_BACKOFF_MAX = 600
 
 
-def _backoff(retries: int) -> float:
-    # Exponential with full jitter, capped at ten minutes.
-    return random.uniform(0, min(600.0, 5.0 * 2**retries))  # noqa: S311
+class InboundDeferred(Exception):
+    """The platform could not serve a delivery now (a transient failure by the retry table
+    of `wechat.client.retry`): Celery tries the task again after a backoff."""
 
 
-@shared_task(bind=True, max_retries=INBOUND_MAX_RETRIES, acks_late=True)
+@shared_task(bind=True, acks_late=True, autoretry_for=(InboundDeferred,),
+             max_retries=INBOUND_MAX_RETRIES, retry_backoff=INBOUND_BACKOFF,
+             retry_backoff_max=INBOUND_BACKOFF_MAX, retry_jitter=True)
 def inbound_process_task(self, inbound_id: int) -> str:  # noqa: ANN001
+    """Process one delivery that met a transient failure in its batch, with retries.
+    Answers what ``inbound_process`` does, or ``deferred`` once the retries are spent: the
+    row stays unprocessed and the inbound sweep queues it again."""
     try:
         return inbound_process(inbound_id=inbound_id)
-    except TRANSIENT as exc:
+    except WeChatException as exc:
+        if not transient(exc):
+            raise
         logger.warning(
             "inbound processing failed, will retry",
             extra={"inbound_id": inbound_id, "error": str(exc), "retries": self.request.retries},
         )
-        if self.request.is_eager:
-            # In-process runs (demo, tests) leave the row to the sweep instead of looping.
+        if self.request.retries >= self.max_retries:
             return "deferred"
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        raise InboundDeferred(str(exc)) from exc
 
 
 @shared_task(acks_late=True)
@@ -54,13 +71,15 @@ def inbound_process_batch_task(inbound_ids: list[int]) -> dict[str, int]:
     for inbound_id in inbound_ids:
         try:
             outcome = inbound_process(inbound_id=inbound_id)
-        except TRANSIENT as exc:
-            logger.warning("inbound processing failed, will retry",
-                           extra={"inbound_id": inbound_id, "error": str(exc)})
-            if not inbound_process_batch_task.app.conf.task_always_eager:
-                # In-process runs (demo, tests) leave the row to the sweep.
+        except WeChatException as exc:
+            if not transient(exc):
+                logger.exception("inbound processing failed", extra={"inbound_id": inbound_id})
+                outcome = "error"
+            else:
+                logger.warning("inbound processing failed, will retry",
+                               extra={"inbound_id": inbound_id, "error": str(exc)})
                 _retry_alone(inbound_id)
-            outcome = "deferred"
+                outcome = "deferred"
         except Exception:
             logger.exception("inbound processing failed", extra={"inbound_id": inbound_id})
             outcome = "error"
@@ -69,8 +88,12 @@ def inbound_process_batch_task(inbound_ids: list[int]) -> dict[str, int]:
 
 
 def _retry_alone(inbound_id: int) -> None:
+    # The first retry waits as the task's own first retry would.
+    countdown = get_exponential_backoff_interval(
+        factor=INBOUND_BACKOFF, retries=0, maximum=INBOUND_BACKOFF_MAX, full_jitter=True
+    )
     try:
-        inbound_process_task.apply_async((inbound_id,), countdown=_backoff(0), retry=False)
+        inbound_process_task.apply_async((inbound_id,), countdown=countdown, retry=False)
     except (BrokerError, OSError):
         logger.warning("could not queue a retry; the sweep will",
                        extra={"inbound_id": inbound_id})
@@ -103,43 +126,44 @@ def inbound_sweep_task() -> int:
 # --- outbound ---------------------------------------------------------------------------
 
 SEND_MAX_RETRIES = 5
-SEND_BACKOFF_BASE = 2.0  # seconds
-SEND_BACKOFF_CAP = 60.0
-# A reply still queued after this long lost its task (broker outage): queue it again.
-SEND_SWEEP_AFTER_SECONDS = 60
+# Celery's exponential backoff with full jitter: up to 2 s, 4 s, 8 s, 16 s, 32 s, so a -1
+# burst does not bring every worker back at the same instant and a minute of trouble is
+# ridden out. The cap bounds how long a retried reply waits in `queued`.
+SEND_BACKOFF = 2
+SEND_BACKOFF_MAX = 60
+# A reply queued and untouched for this long lost its task (a broker outage when it was
+# queued, a worker killed before its claim): queue it again. Longer than the longest
+# countdown, so a reply waiting for its retry is left alone.
+SEND_SWEEP_AFTER_SECONDS = 90
+# A reply claimed this long ago and still `sending` belonged to a worker that died mid-send
+# (an attempt, the client's own retries and timeouts included, lasts a couple of minutes
+# at most). WeChat may have delivered it, so it is marked failed, never sent again.
+SEND_STUCK_AFTER_SECONDS = 300
 
 
-def send_backoff(retry_number: int) -> float:
-    """Full jitter under a capped exponential ceiling, so a burst of -1 answers does not
-    bring every worker back at the same instant."""
-    ceiling = min(SEND_BACKOFF_CAP, SEND_BACKOFF_BASE * 2**retry_number)
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+class SendAgain(Exception):
+    """``message_deliver`` put the reply back in the queue (a transient failure: nothing
+    reached the follower); Celery tries the task again after a backoff."""
 
 
-@shared_task(bind=True, max_retries=SEND_MAX_RETRIES)
+@shared_task(bind=True, acks_late=True, autoretry_for=(SendAgain,),
+             max_retries=SEND_MAX_RETRIES, retry_backoff=SEND_BACKOFF,
+             retry_backoff_max=SEND_BACKOFF_MAX, retry_jitter=True)
 def message_send_task(self, message_id: int) -> str:  # noqa: ANN001
     """Send one queued reply through its channel account and record the outcome.
 
     Answers ``sent``, ``failed``, ``taken`` (another worker claimed it, or it is no longer
     queued) or ``gone``. Transient platform trouble (-1, 45011, a connection that never
-    opened) puts it back in the queue and retries with backoff; a send that may have
+    opened) puts it back in the queue and retries with backoff; the last retry is the
+    final attempt, which marks the reply failed if the trouble lasts. A send that may have
     reached the platform is never repeated (``message_deliver`` marks it failed).
     """
     from messaging.services import SendOutcome, message_deliver
 
-    if self.request.is_eager:
-        # In-process runs (demo, tests) cannot hand a retry back to a broker (an eager
-        # retry raises instead), so they retry here, briefly.
-        for attempt in range(SEND_MAX_RETRIES + 1):
-            final = attempt == SEND_MAX_RETRIES
-            outcome = message_deliver(message_id=message_id, final_attempt=final)
-            if outcome != SendOutcome.RETRY:
-                return str(outcome)
-            time.sleep(min(0.5, send_backoff(attempt)))
-    final = self.request.retries >= SEND_MAX_RETRIES
+    final = self.request.retries >= self.max_retries
     outcome = message_deliver(message_id=message_id, final_attempt=final)
     if outcome == SendOutcome.RETRY:
-        raise self.retry(countdown=send_backoff(self.request.retries))
+        raise SendAgain(f"reply {message_id} goes back to the queue")
     return str(outcome)
 
 
@@ -156,17 +180,20 @@ def message_send_enqueue(message_id: int) -> bool:
 
 
 @shared_task
-def message_send_sweep_task() -> int:
-    """Re-queue replies left queued (their task was lost); the queued → sending claim
-    makes a duplicate task harmless."""
-    from messaging.services import messages_left_queued
+def message_send_sweep_task() -> dict[str, int]:
+    """Beat, every minute: give up on replies stuck in `sending` (their worker died
+    mid-send: marked failed, "may have been delivered") and re-queue replies left queued
+    (their task was lost; the queued → sending claim makes a duplicate task harmless).
+    Answers how many of each."""
+    from messaging.services import messages_fail_stuck, messages_left_queued
 
+    failed = messages_fail_stuck(older_than_seconds=SEND_STUCK_AFTER_SECONDS)
     queued = 0
     for message_id in messages_left_queued(older_than_seconds=SEND_SWEEP_AFTER_SECONDS):
         if not message_send_enqueue(message_id):
             break
         queued += 1
-    return queued
+    return {"failed": failed, "queued": queued}
 
 
 @shared_task

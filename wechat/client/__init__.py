@@ -16,6 +16,8 @@ from wechat.client.retry import (
     Outcome,
     RetryPolicy,
     Safety,
+    classify,
+    is_transient,
 )
 from wechat.client.transport import Transport, make_session
 
@@ -34,5 +36,7 @@ __all__ = [
     "Safety",
     "Transport",
     "WeChatClient",
+    "classify",
+    "is_transient",
     "make_session",
 ]

@@ -31,6 +31,11 @@ Why these cells:
 
 Backoff is exponential with full jitter and a cap (base 0.2 s, cap 2 s, 3 attempts in all
 by default); a token refresh gives exactly one extra attempt and does not use that budget.
+
+The same table answers the question the portal's tasks ask once the client has given up:
+is it worth trying this again later? ``classify`` turns a raised error into its
+``Outcome`` and ``is_transient`` says yes exactly where the table would have retried
+(back off, or refresh the token), so the client and its callers never disagree.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from wechat.errors import TransportError, WeChatError
 
 
 class Safety(StrEnum):
@@ -94,6 +101,17 @@ def outcome_for_errcode(errcode: int) -> Outcome:
     return OUTCOME_BY_ERRCODE.get(errcode, Outcome.OTHER)
 
 
+def classify(failure: BaseException) -> Outcome:
+    """The outcome of a failed call: from the errcode of a ``WeChatError``, or from whether a
+    ``TransportError``'s request may have left. Anything else (a refusal on our side, a
+    bug) is ``OTHER``."""
+    if isinstance(failure, TransportError):
+        return Outcome.MAYBE_SENT if failure.maybe_sent else Outcome.NOT_SENT
+    if isinstance(failure, WeChatError):
+        return outcome_for_errcode(failure.errcode)
+    return Outcome.OTHER
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """The table plus the numbers that bound it."""
@@ -119,3 +137,19 @@ class RetryPolicy:
 
 DEFAULT_POLICY = RetryPolicy()
 NO_RETRY = RetryPolicy(max_attempts=1, token_refreshes=0)
+
+_RETRIED = frozenset({Action.BACK_OFF, Action.REFRESH_TOKEN})
+
+
+def is_transient(
+    failure: BaseException | int, safety: Safety, *, policy: RetryPolicy = DEFAULT_POLICY
+) -> bool:
+    """Whether a call of this ``safety`` that failed so (an error, or a bare errcode) may be
+    made again later: true exactly where the table backs off or refreshes the token.
+
+    The client asks the table between its own attempts; a task asks this after the client
+    has given up, before it schedules another go. False means the answer is final (or, for
+    an UNSAFE call that may have gone through, that repeating it could deliver twice).
+    """
+    outcome = outcome_for_errcode(failure) if isinstance(failure, int) else classify(failure)
+    return policy.action(outcome, safety) in _RETRIED

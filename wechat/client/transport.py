@@ -14,8 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from wechat.client.retry import DEFAULT_POLICY, Action, Outcome, RetryPolicy, Safety
-from wechat.client.retry import outcome_for_errcode as _outcome_for_errcode
+from wechat.client.retry import DEFAULT_POLICY, Action, RetryPolicy, Safety, classify
 from wechat.errors import DownloadRefused, TransportError, error_for
 from wechat.tokens import TokenProvider
 
@@ -137,7 +136,6 @@ class Transport:
             try:
                 result = self._send_once(method, path, query, body, files, binary)
             except TransportError as exc:
-                outcome = Outcome.MAYBE_SENT if exc.maybe_sent else Outcome.NOT_SENT
                 failure: Exception = exc
             else:
                 if not isinstance(result, dict):
@@ -145,9 +143,9 @@ class Transport:
                 errcode = int(result.get("errcode") or 0)
                 if errcode == 0:
                     return result
-                outcome = _outcome_for_errcode(errcode)
                 failure = error_for(errcode, str(result.get("errmsg", "")), path)
 
+            outcome = classify(failure)
             action = policy.action(outcome, safety)
             if action is Action.SUCCEED:
                 # Only an errcode answer (45065) can succeed this way; it carries the msg_id.
