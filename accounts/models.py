@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto_fields import EncryptedTextField
+from accounts.time_zones import validate_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -127,7 +128,9 @@ class OfficialAccount(models.Model):
     token_expires_at = models.DateTimeField(_("token expires"), null=True, blank=True)
     token_error = models.CharField(_("token refresh error"), max_length=255, blank=True)
     token_error_at = models.DateTimeField(null=True, blank=True)
-    timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
     languages = models.JSONField(_("languages"), default=list, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
@@ -276,8 +279,14 @@ class Invitation(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
     accounts = models.ManyToManyField(OfficialAccount, blank=True, verbose_name=_("accounts"))
     token_hash = models.CharField(max_length=64, unique=True)
+    # Who sent it: a member, or else the brand API key an integration called with.
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    invited_by_key = models.ForeignKey(
+        "ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("invited with API key"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(default=_invite_expiry)

@@ -116,7 +116,10 @@ def platform_receive_push(*, body: bytes, query: dict) -> str:
         raise PushMalformed(_("The push lacks timestamp, nonce or msg_signature."))
     # A signed push stays valid forever, so an old one (say an `unauthorized` from before a
     # re-authorization) could be replayed; the platform's own pushes are always fresh.
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > PUSH_MAX_SKEW_SECONDS:
+    # isascii(): str.isdigit() also takes "³", which int() refuses.
+    if not (timestamp.isascii() and timestamp.isdigit()) or (
+        abs(time.time() - int(timestamp)) > PUSH_MAX_SKEW_SECONDS
+    ):
         raise PushMalformed(_("The push's timestamp is too far from now."))
     try:
         envelope = parse_envelope(body, "xml")
@@ -259,8 +262,9 @@ def _bundle_ids(func_info: Any) -> list[int]:
     ids = set()
     for item in func_info or []:
         category = item.get("funcscope_category") if isinstance(item, dict) else None
-        if isinstance(category, dict) and str(category.get("id", "")).lstrip("-").isdigit():
-            ids.add(int(category["id"]))
+        raw = str(category.get("id", "")) if isinstance(category, dict) else ""
+        if raw.isascii() and raw.lstrip("-").isdigit():
+            ids.add(int(raw))
     return sorted(ids)
 
 

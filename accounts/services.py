@@ -31,6 +31,7 @@ from accounts.models import (
     new_raw_token,
 )
 from accounts.scope import Scope
+from accounts.time_zones import is_time_zone, time_zone_error
 
 logger = logging.getLogger(__name__)
 
@@ -98,17 +99,33 @@ ACCOUNT_FIELDS = (
 SECRET_FIELDS = ("app_secret", "token", "encoding_aes_key")
 
 
-def _validate_account(data: dict) -> None:
+def account_input_errors(data: dict) -> dict[str, list[str]]:
+    """Every field of an account's input that breaks a rule, with the reason: all of them at
+    once, so a form can show each beside its field. Fields not given are not checked."""
+    errors: dict[str, list[str]] = {}
     if "appid" in data and not APPID_RE.match(data["appid"] or ""):
-        raise InvalidInput(_("An AppID is 'wx' followed by 16 hexadecimal characters."))
+        errors["appid"] = [_("An AppID is 'wx' followed by 16 hexadecimal characters.")]
     if data.get("original_id") and not ORIGINAL_ID_RE.match(data["original_id"]):
-        raise InvalidInput(_("An original ID starts with 'gh_'."))
+        errors["original_id"] = [_("An original ID starts with 'gh_'.")]
     key = data.get("encoding_aes_key")
     if key and not ENCODING_AES_KEY_RE.match(key):
-        raise InvalidInput(_("An EncodingAESKey is 43 letters and digits."))
+        errors["encoding_aes_key"] = [_("An EncodingAESKey is 43 letters and digits.")]
     token = data.get("token")
     if token and not CALLBACK_TOKEN_RE.match(token):
-        raise InvalidInput(_("A token is 3 to 32 letters and digits."))
+        errors["token"] = [_("A token is 3 to 32 letters and digits.")]
+    if "timezone" in data and not is_time_zone(data["timezone"]):
+        errors["timezone"] = [time_zone_error(data["timezone"])]
+    return errors
+
+
+def _validate_account(data: dict) -> None:
+    if errors := account_input_errors(data):
+        raise InvalidInput(" ".join(m for ms in errors.values() for m in ms), fields=errors)
+
+
+def _appid_taken() -> Conflict:
+    message = _("An account with this AppID is already connected.")
+    return Conflict(message, fields={"appid": [message]})
 
 
 @transaction.atomic
@@ -127,7 +144,7 @@ def account_create(*, scope: Scope, **data: object) -> OfficialAccount:
         with transaction.atomic():
             account.save()
     except IntegrityError as exc:
-        raise Conflict(_("An account with this AppID is already connected.")) from exc
+        raise _appid_taken() from exc
     logger.info("account created", extra={"brand_id": scope.brand_id, "account_id": account.pk})
     return account
 
@@ -161,7 +178,7 @@ def account_update(*, scope: Scope, account: OfficialAccount, **data: object) ->
         with transaction.atomic():
             account.save()
     except IntegrityError as exc:
-        raise Conflict(_("An account with this AppID is already connected.")) from exc
+        raise _appid_taken() from exc
     return account
 
 
@@ -192,17 +209,42 @@ def _accounts_in_scope(scope: Scope, account_ids: list[int]) -> list[OfficialAcc
 
 @transaction.atomic
 def invitation_create(
-    *, scope: Scope, email: str, role: str, account_ids: list[int], by: User
+    *, scope: Scope, email: str, role: str, account_ids: list[int], by: User | None
 ) -> tuple[Invitation, str]:
-    """Invite someone by email. Returns the invitation and the raw token (mailed, not kept)."""
+    """Invite someone by email. Returns the invitation and the raw token (mailed, not kept).
+
+    Signed by `by`, or else by the scope's API key (an integration has no user)."""
     _check_role_change(scope=scope, role=role)
+    # Named now, inside the transaction: the mail goes after commit, when a failure could
+    # no longer undo the row.
+    key = scope.api_key if by is None else None
+    who = by.get_full_name() if by else key.name if key else scope.brand.name
     email = email.strip().lower()
     if Membership.objects.filter(brand=scope.brand, user__email__iexact=email).exists():
         raise Conflict(_("This person is already a member of the brand."))
     raw = new_raw_token("inv")
-    invitation = Invitation.objects.create(
-        brand=scope.brand, email=email, role=role, token_hash=hash_token(raw), invited_by=by
-    )
+    # One open invitation per address: inviting again sends it again, with a new link and
+    # expiry and the role and accounts asked for now. The old link stops working (only its
+    # hash is kept, so it cannot be mailed again). The brand row lock queues two invitations
+    # sent at once (a double click), so the second finds the first's row.
+    Brand.objects.select_for_update().get(pk=scope.brand_id)
+    pending = Invitation.objects.filter(
+        brand=scope.brand, email__iexact=email, accepted_at__isnull=True
+    ).order_by("-created_at")
+    invitation = pending.first()
+    if invitation is None:
+        invitation = Invitation.objects.create(
+            brand=scope.brand, email=email, role=role, token_hash=hash_token(raw), invited_by=by,
+            invited_by_key=key,
+        )
+    else:
+        pending.exclude(pk=invitation.pk).delete()  # duplicates left from before this rule
+        invitation.role, invitation.token_hash, invitation.invited_by = role, hash_token(raw), by
+        invitation.invited_by_key = key
+        invitation.expires_at = Invitation._meta.get_field("expires_at").get_default()
+        invitation.save(
+            update_fields=["role", "token_hash", "invited_by", "invited_by_key", "expires_at"]
+        )
     invitation.accounts.set(_accounts_in_scope(scope, account_ids))
     link = settings.SITE_URL.rstrip("/") + reverse("invitation_accept", args=[raw])
     transaction.on_commit(
@@ -210,7 +252,7 @@ def invitation_create(
             subject=_("You are invited to %(brand)s on the brand portal")
             % {"brand": scope.brand.name},
             message=_("%(who)s invited you as %(role)s. Accept here: %(link)s")
-            % {"who": by.get_full_name(), "role": invitation.get_role_display(), "link": link},
+            % {"who": who, "role": invitation.get_role_display(), "link": link},
             from_email=None,
             recipient_list=[email],
         )
@@ -344,6 +386,7 @@ def team_update(
     scope.require("teams.manage")
     if team.brand_id != scope.brand_id:
         raise NotInScope()
+    _check_team_within_reach(scope=scope, team=team)
     if not scope.is_brand_wide and not account_ids:
         raise InvalidInput(_("Choose the accounts this team answers for."))
     if Team.objects.filter(brand_id=scope.brand_id, name=name).exclude(pk=team.pk).exists():
@@ -360,7 +403,23 @@ def team_delete(*, scope: Scope, team: Team) -> None:
     scope.require("teams.manage")
     if team.brand_id != scope.brand_id:
         raise NotInScope()
+    _check_team_within_reach(scope=scope, team=team)
     team.delete()
+
+
+def _check_team_within_reach(*, scope: Scope, team: Team) -> None:
+    """A manager changes only teams inside the accounts they manage, as they create them.
+    A manager sees a team that also answers for other accounts (or for every account, when
+    it has none) and may read it, but changing or deleting it would take those accounts'
+    queue away from whoever manages them."""
+    if scope.is_brand_wide:
+        return
+    covered = set(team.accounts.values_list("pk", flat=True))
+    if not covered or not covered <= scope.account_ids:
+        raise RoleRequired(
+            _("This team also answers for accounts you do not manage; an owner or admin can "
+              "change it.")
+        )
 
 
 # --- API keys ---------------------------------------------------------------------------

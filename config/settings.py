@@ -10,19 +10,31 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import (
+    ImproperlyConfiguredEnv,
+    env_bool,
+    env_import_path,
+    env_int,
+    env_json,
+    env_list,
+    env_secret,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", True)
-# The development defaults below are refused when DEBUG is off.
-SECRET_KEY = env_secret(
-    "SECRET_KEY", "dev-insecure-secret-key-change-me-in-production", required_when=not DEBUG
-)
+# Off unless asked for, so a box that forgets it runs hardened and on keys of its own.
+# `make demo` and the test run turn it on.
+DEBUG = env_bool("DEBUG", False)
+# The published development keys: defaults only when DEBUG is on; the system checks
+# (accounts/checks.py) refuse them whenever DEBUG is off and under `check --deploy`.
+DEVELOPMENT_SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"  # noqa: S105
+DEVELOPMENT_FIELD_ENCRYPTION_KEY = "dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMmJ5dGVzISE="
+SECRET_KEY = env_secret("SECRET_KEY", DEVELOPMENT_SECRET_KEY, required_when=not DEBUG)
 FIELD_ENCRYPTION_KEY = env_secret(
     # A Fernet key (or several, comma-separated: the first encrypts, all decrypt).
     "FIELD_ENCRYPTION_KEY",
-    "dGhpcy1pcy1hLWRldi1vbmx5LWtleS0zMmJ5dGVzISE=",
+    DEVELOPMENT_FIELD_ENCRYPTION_KEY,
     required_when=not DEBUG,
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -148,9 +160,17 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task taken by a worker that died before acknowledging it (acks late) is handed out again
+# after this many seconds. It must exceed every countdown: the Redis transport holds a
+# retry's delayed task unacknowledged until it is due.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Workers log through LOGGING's handler (JSON lines, redacted) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {
     # Renew access tokens before they expire, so requests rarely wait for one.
     "tokens-refresh-due": {"task": "accounts.tasks.tokens_refresh_due_task", "schedule": 60.0},
@@ -180,12 +200,41 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "accounts.adapters.InviteOnlyAccountAdapter"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
+# Failed sign-ins (allauth's defaults, named): 10 a minute from one address, 5 in 5 minutes
+# for one email. The lockout message says when to try again (accounts.adapters).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Rate limits key on the client's address. Behind the deploy/ nginx every request comes
+# from 127.0.0.1, so one attacker would lock everyone out: count the proxies in front
+# (1 behind deploy/nginx.conf) and allauth reads the address from X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/auth/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "Brand Portal")
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Mail carries invitation and password-reset links, tokens included. The console backend
+# (the demo's) prints them where the logs go; the memory, dummy and file backends keep or
+# drop them. None of them may stand in for real mail when DEBUG is off.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+).strip()
+_NOT_SENDING = {
+    f"django.core.mail.backends.{name}.EmailBackend"
+    for name in ("console", "locmem", "dummy", "filebased")
+}
+if not DEBUG and EMAIL_BACKEND in _NOT_SENDING:
+    raise ImproperlyConfiguredEnv(
+        f"EMAIL_BACKEND must send mail when DEBUG is off, not {EMAIL_BACKEND}: set "
+        "EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (with EMAIL_HOST, "
+        "EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS) or another "
+        "backend that delivers"
+    )
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
 
 LANGUAGE_CODE = "en"
@@ -198,17 +247,31 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Media (the images and files followers send, agents' image uploads) is read and written
+# only through Django's storage API and served only by the scoped media route, so any
+# backend works: the local MEDIA_ROOT by default; one that every host shares (S3-compatible
+# through django-storages, the `s3` extra) when web and worker processes run apart.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env_import_path(
+            "MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env_json("MEDIA_STORAGE_OPTIONS", {}),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_ROOT = BASE_DIR / "media"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 
+# Requests a minute each brand API key may send (429 and Retry-After beyond); 0 turns the
+# limit off.
+API_KEY_REQUESTS_PER_MINUTE = env_int("API_KEY_REQUESTS_PER_MINUTE", 600)
+if API_KEY_REQUESTS_PER_MINUTE < 0:
+    raise ImproperlyConfiguredEnv("API_KEY_REQUESTS_PER_MINUTE must be 0 (off) or more")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.api_auth.ApiKeyAuthentication",
@@ -216,14 +279,22 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "accounts.pagination.Pagination",
+    # JSON bodies; the one upload (an image reply) adds multipart on its action.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's, refusing a boolean it does not know (accounts.api_filters).
+        "accounts.api_filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents the errors it answers (accounts.api_schema).
+    "DEFAULT_SCHEMA_CLASS": "accounts.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_base.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": f"{API_KEY_REQUESTS_PER_MINUTE}/min" if API_KEY_REQUESTS_PER_MINUTE else None,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Brand Portal API",
@@ -250,14 +321,26 @@ X_FRAME_OPTIONS = "DENY"
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+# Every line is redacted of invitation and reset links, API keys and the platform's tokens
+# and secrets (config/redact.py); the servers' own access logs get the same filter.
+LOGGING_CONFIG = "config.redact.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "config.logging.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.redact.RedactingJsonFormatter"},
+        "text": {
+            "()": "config.redact.RedactingFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's default handlers for these (a console one when DEBUG is on) would
+        # print the same lines again, unredacted: they go through the root's handler.
+        "django": {"handlers": []},
+        "django.server": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

@@ -8,7 +8,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from accounts import events
 from accounts.models import OfficialAccount
+from followers.events import customer_merged
 from followers.models import Customer, Follower
 
 logger = logging.getLogger(__name__)
@@ -86,11 +88,9 @@ def follower_link_customer(*, follower: Follower) -> Customer:
 
     Followers with one unionid in one brand share a customer. When the follower's own
     placeholder is the first to learn the unionid it simply takes it; when another
-    customer already has it, the follower (and its conversations) move there and the empty
-    placeholder is deleted.
+    customer already has it, the follower moves there, the empty placeholder is deleted,
+    and `customer.merged` is announced (messaging moves the conversations).
     """
-    from messaging.models import Conversation  # messaging builds on followers
-
     current = follower.customer
     if not follower.unionid:
         if current is None:
@@ -120,9 +120,18 @@ def follower_link_customer(*, follower: Follower) -> Customer:
         return shared
     follower.customer = shared
     follower.save(update_fields=["customer"])
-    Conversation.objects.filter(follower=follower).update(customer=shared)
-    if current is not None and _is_placeholder(current) and not current.followers.exists():
-        current.delete()
+    if current is not None:
+        # Messaging, above us, moves the follower's conversations to the shared customer
+        # when this commits (`customer.merged`).
+        events.announce("customer.merged", customer_merged(
+            brand_id=follower.brand_id, customer_id=shared.pk, merged_customer_id=current.pk,
+            follower_ids=[follower.pk], by_membership_id=None,
+        ))
+        # Judged on the row as it is now, locked, not on the copy the caller loaded: an
+        # agent may have written on the customer since, and that must not be deleted.
+        left = Customer.objects.select_for_update().filter(pk=current.pk).first()
+        if left is not None and _is_placeholder(left) and not left.followers.exists():
+            left.delete()
     logger.info(
         "follower linked to the brand customer",
         extra={"follower_id": follower.pk, "customer_id": shared.pk},

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from accounts import events
+from followers.events import announce_subscribed, announce_unsubscribed
 from followers.models import Follower, FollowEvent
 from followers.services import follower_upsert
 from followers.window import LONG_FIELDS, SHORT_FIELDS, window_close, window_open
-from messaging import hooks
 from messaging.auto_replies import auto_reply_click, auto_reply_welcome
+from messaging.events import conversation_resolved_for
 from messaging.ingest import (
     UNFOLLOWED_NOTE,
     IngestContext,
@@ -57,6 +59,7 @@ def _on_subscribe(ctx: IngestContext, event: wx.SubscribeEvent) -> str | None:
     window_open(follower=follower, trigger="follow", at=ctx.at, save=False)
     follower.save(update_fields=changed)
     _follow_event(ctx, follower, FollowEvent.Kind.FOLLOW, event.scene, event.ticket)
+    announce_subscribed(follower, at=ctx.at, qr_scene=event.scene or "")
     return auto_reply_welcome(account=ctx.account, language=follower.language)
 
 
@@ -67,6 +70,7 @@ def _on_unsubscribe(ctx: IngestContext, event: wx.UnsubscribeEvent) -> None:
     window_close(follower=follower, save=False)
     follower.save(update_fields=["subscribed", "unsubscribed_at", *LONG_FIELDS, *SHORT_FIELDS])
     _follow_event(ctx, follower, FollowEvent.Kind.UNFOLLOW)
+    announce_unsubscribed(follower, at=ctx.at)
     live = (
         Conversation.objects.select_for_update()
         .filter(follower=follower)
@@ -81,8 +85,8 @@ def _on_unsubscribe(ctx: IngestContext, event: wx.UnsubscribeEvent) -> None:
     live.snoozed_until = None
     live.save(update_fields=["status", "resolved_at", "waiting_since", "snoozed_until"])
     system_note(conversation=live, text=UNFOLLOWED_NOTE)
-    hooks.announce("conversation.changed",
-                   hooks.conversation_changed_payload(live, "unsubscribed"))
+    events.announce("conversation.resolved",
+                    conversation_resolved_for(live, cause="unsubscribed"))
     return None
 
 

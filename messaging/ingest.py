@@ -3,11 +3,11 @@
 ``inbound_ingest`` is what the callback view calls once a push is authenticated and
 parsed. It inserts the ``Inbound`` row first, under the unique (account, dedupe_key):
 a retried or replayed delivery finds the row there, stores nothing and sets nothing off,
-and is still answered as a success. Then, in the same transaction, it upserts the
-follower, opens or resumes the conversation, stores the message and opens the reply
-window (user messages), or applies the event (``events_in``). Everything slow — the
-profile, the media, routing, the screens — runs after commit: hooks and
-``inbound_process_batch_task``.
+and is answered as the first one was: ``success``, or the passive reply kept on the row.
+Then, in the same transaction, it upserts the follower, opens or resumes the
+conversation, stores the message and opens the reply window (user messages), or applies
+the event (``events_in``). Everything slow — the profile, the media, routing, the
+screens — runs after commit: domain events and ``inbound_process_batch_task``.
 
 On PostgreSQL a follower's message (the hot path: most deliveries) is stored by one call
 of the database function ``messaging_ingest_message`` (migration 0002), which does the
@@ -31,11 +31,12 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from accounts import events
 from accounts.models import OfficialAccount
 from followers.models import Follower
 from followers.services import follower_upsert
 from followers.window import LONG_FIELDS, window_open
-from messaging import hooks
+from messaging import events as messaging_events
 from messaging.auto_replies import auto_reply_message, auto_reply_possible
 from messaging.models import Conversation, Inbound, Message
 from wechat import messages as wx
@@ -61,7 +62,8 @@ _INSERT_INBOUND_ONCE = (
 
 @dataclass(frozen=True)
 class Ingested:
-    """The outcome: the Inbound id (None for a duplicate) and a passive reply, if any."""
+    """The outcome: the Inbound id (None for a duplicate) and a passive reply, if any (for
+    a duplicate: the one the first delivery was answered with)."""
 
     inbound_id: int | None
     duplicate: bool
@@ -113,6 +115,28 @@ def _insert_once(*, account: OfficialAccount, message: wx.Inbound, at: datetime,
     return row[0] if row else None
 
 
+def _remember_reply(inbound_id: int, reply: str | None) -> None:
+    """Keep the passive reply on the delivery's row, in its transaction, for a retry."""
+    if reply:
+        Inbound.objects.filter(pk=inbound_id).update(passive_reply=reply)
+
+
+def _duplicate(*, account: OfficialAccount, message: wx.Inbound) -> Ingested:
+    """A delivery stored before, answered with the passive reply its first answer carried.
+
+    The platform re-sends only when it got no answer (a timeout, a dropped connection, a
+    non-2xx), so the follower has not seen that reply: ``success`` would lose it while the
+    conversation shows it sent. The first delivery's row is committed by now: the INSERT
+    that met the conflict waited for its transaction. Nothing is stored again.
+    """
+    first = (
+        Inbound.objects.filter(account=account, dedupe_key=_dedupe_key(message))
+        .values_list("passive_reply", flat=True)
+        .first()
+    )
+    return Ingested(inbound_id=None, duplicate=True, reply_text=first or None)
+
+
 def inbound_ingest(*, account: OfficialAccount, message: wx.Inbound,
                    now: datetime | None = None) -> Ingested:
     """Store one authenticated delivery for ``account``; see the module docstring.
@@ -130,12 +154,13 @@ def inbound_ingest(*, account: OfficialAccount, message: wx.Inbound,
     with transaction.atomic():
         inbound_id = _insert_once(account=account, message=message, at=at, now=now)
         if inbound_id is None:
-            return Ingested(inbound_id=None, duplicate=True)
+            return _duplicate(account=account, message=message)
         ctx = IngestContext(account=account, inbound_id=inbound_id, at=at, now=now)
         if isinstance(message, wx.Message):
             reply = _after_user_message(ctx, message, _user_message_orm(ctx, message))
         else:
             reply = event_handle(ctx=ctx, event=message)  # type: ignore[arg-type]
+        _remember_reply(inbound_id, reply)
         transaction.on_commit(lambda: inbound_enqueue(inbound_id))
     return Ingested(inbound_id=inbound_id, duplicate=False, reply_text=reply)
 
@@ -153,9 +178,10 @@ def _ingest_user_message_one_call(*, account: OfficialAccount, message: wx.Messa
     with transaction.atomic() if may_reply else nullcontext():
         stored = _user_message_one_call(account=account, message=message, at=at, now=now)
         if stored is None:
-            return Ingested(inbound_id=None, duplicate=True)
+            return _duplicate(account=account, message=message)
         ctx = IngestContext(account=account, inbound_id=stored.inbound_id, at=at, now=now)
         reply = _after_user_message(ctx, message, stored)
+        _remember_reply(stored.inbound_id, reply)
         transaction.on_commit(lambda: inbound_enqueue(stored.inbound_id))
     return Ingested(inbound_id=stored.inbound_id, duplicate=False, reply_text=reply)
 
@@ -372,13 +398,14 @@ def _after_user_message(ctx: IngestContext, message: wx.Message,
     due; returns its text for the passive reply."""
     account = ctx.account
     if stored.reason:
-        hooks.announce("conversation.changed", hooks.conversation_payload(
+        # "conversation.opened" or "conversation.reopened"
+        events.announce(f"conversation.{stored.reason}", messaging_events.conversation_fact(
             brand_id=account.brand_id, conversation_id=stored.conversation_id,
             account_id=account.pk, handling_account_id=stored.handling_account_id,
             assignee_id=stored.assignee_id, team_id=stored.team_id,
-            status=Conversation.Status.OPEN, reason=stored.reason,
+            status=Conversation.Status.OPEN,
         ))
-    hooks.announce("message.created", hooks.message_payload(
+    events.announce("message.created", messaging_events.message_created(
         brand_id=account.brand_id, conversation_id=stored.conversation_id,
         message_id=stored.message_id, account_id=account.pk,
         direction=Message.Direction.INBOUND,
@@ -395,7 +422,7 @@ def _after_user_message(ctx: IngestContext, message: wx.Message,
             content=reply, sender_display=AUTO_REPLY_SENDER, status=Message.Status.SENT,
             sent_at=ctx.now, payload={"passive": True},
         )
-        hooks.announce("message.created", hooks.message_created_payload(auto))
+        messaging_events.announce_message(auto)
     return reply
 
 
@@ -406,5 +433,5 @@ def system_note(*, conversation: Conversation, text: str) -> Message:
         account=conversation.channel_account, direction=Message.Direction.SYSTEM,
         msg_type="text", content=text, status=Message.Status.RECEIVED,
     )
-    hooks.announce("message.created", hooks.message_created_payload(note))
+    messaging_events.announce_message(note)
     return note

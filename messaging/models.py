@@ -30,6 +30,10 @@ class Inbound(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The text of the passive reply the first answer carried ("" for ``success``). A retry
+    # means the platform never got that answer, so it is answered the same reply again.
+    # A database default: the hot path's raw INSERTs leave the column out.
+    passive_reply = models.TextField(blank=True, db_default="")
 
     class Meta:
         constraints = [
@@ -140,6 +144,9 @@ class Message(models.Model):
     error_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A reply's last send attempt: when it claimed the row (queued -> sending) or put it
+    # back for a retry. The sweeps read it to tell a lost reply from one that is waiting.
+    attempted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -153,6 +160,9 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["sender"], condition=models.Q(sender__isnull=False),
                          name="message_by_sender"),
+            # The send sweeps' rows, a handful at any time; followers' messages stay out.
+            models.Index(fields=["status"], condition=models.Q(status__in=["queued", "sending"]),
+                         name="message_unsent"),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,7 @@
 """Reads on conversations and messages. Every function starts from the requester's scope.
 
-Who sees a conversation: a brand-wide member (owner, admin, or a member serving every
-account) and an API key see all of the brand's; anyone else sees those whose handling
-account they serve or whose team they belong to.
+Who sees a conversation is one rule, `messaging.visibility`; `conversation_queryset` is
+its door for a conversation id.
 """
 
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from followers.window import (
     window_state,
 )
 from messaging.models import Conversation, Message
+from messaging.visibility import visible_to
 
 # The console's boxes and what they count: conversations that need someone now.
 ATTENTION_STATUSES = (Conversation.Status.OPEN, Conversation.Status.PENDING)
@@ -35,19 +35,10 @@ STATUS_FILTERS = {
 }
 
 
-def _my_team_ids(scope: Scope) -> QuerySet:
-    return Team.objects.filter(members=scope.membership).values("pk")
-
-
 def conversation_queryset(*, scope: Scope) -> QuerySet[Conversation]:
-    """Every conversation the requester may see; the one door for a conversation id."""
-    qs = Conversation.objects.filter(brand_id=scope.brand_id)
-    if scope.account_ids is not None:
-        visible = Q(handling_account_id__in=scope.account_ids)
-        if scope.membership is not None:
-            visible |= Q(team_id__in=_my_team_ids(scope))
-        qs = qs.filter(visible)
-    return qs
+    """Every conversation the requester may see (`messaging.visibility`); the one door for
+    a conversation id."""
+    return Conversation.objects.filter(visible_to(scope))
 
 
 def box_teams(*, scope: Scope) -> QuerySet[Team]:
@@ -105,9 +96,10 @@ def conversation_list(
     if language := filters.get("language"):
         qs = qs.filter(language=language)
     if tag := filters.get("tag"):
-        tag_q = Q(follower__tags__pk=int(tag)) if str(tag).isdigit() else Q(
-            follower__tags__name=tag
-        )
+        # An id is ASCII digits; anything else is a name. str.isdigit() alone also takes
+        # a superscript "³", which int() refuses, and a tag may well be named that.
+        tag_id = str(tag).isascii() and str(tag).isdigit()
+        tag_q = Q(follower__tags__pk=int(tag)) if tag_id else Q(follower__tags__name=tag)
         qs = qs.filter(pk__in=Conversation.objects.filter(tag_q).values("pk"))
     if waiting := filters.get("waiting"):
         since = (now or timezone.now()) - timedelta(minutes=_int(waiting, "waiting"))

@@ -1,8 +1,9 @@
 """Writes on conversations and messages: assignment, claim next, resolve, snooze, replies,
 notes, and the outcome of a send.
 
-Every write announces what changed through `messaging.hooks` after commit; routing's
-console listens. Replies are stored first (queued) and sent by `message_send_task`.
+Every write announces what changed as a domain event (`accounts.events`, payloads in
+`messaging.events`) after commit; routing's console listens. Replies are stored first
+(queued) and sent by `message_send_task`.
 """
 
 import logging
@@ -11,20 +12,33 @@ from enum import StrEnum
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from accounts import events
 from accounts.errors import Conflict, InvalidInput, NotInScope, RoleRequired
 from accounts.models import Membership, OfficialAccount, Role, Team
 from accounts.scope import Scope, access
 from accounts.wechat_clients import client_for
+from followers.events import announce_unsubscribed
 from followers.models import Follower
 from followers.window import WindowClosed, window_consume, window_state
 from messaging.errors import NoAssignee, ReplyRefused
-from messaging.hooks import announce, conversation_changed_payload, message_created_payload
+from messaging.events import (
+    announce_conversation,
+    announce_message,
+    announce_status,
+    conversation_resolved_for,
+    conversation_transferred_for,
+    conversation_updated_for,
+)
+from messaging.images import image_check, image_name
 from messaging.models import Conversation, Message
 from messaging.prepared import normalize_language, prepared_render, prepared_resolve
 from messaging.selectors import conversation_queryset, window_refusal
+from messaging.visibility import Place, may_hold
+from wechat.client.messages import CUSTOM_SEND
+from wechat.client.retry import Outcome, Safety, classify, is_transient
 from wechat.errors import (
     NotFollowing,
     OutsideWindow,
@@ -50,43 +64,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 2000  # characters; the platform refuses kf texts much past 2,048 bytes of UTF-8
-IMAGE_LIMIT = 10 * 1024 * 1024  # temporary image media: 10 MB
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/bmp"}
-
-
-# -- announcements ----------------------------------------------------------------------
-
-
-def _place(conversation: Conversation) -> tuple[int, int | None]:
-    """Where a conversation sits, which decides who may see it: (handling account, team)."""
-    return conversation.handling_account_id, conversation.team_id
-
-
-def _announce_conversation(
-    conversation: Conversation, reason: str, *, before: tuple[int, int | None] | None = None
-) -> None:
-    """Announce `conversation.changed`. `before` is the conversation's place (`_place`)
-    before the change; when it moved, the payload names the previous handling account and
-    team, so routing can tell the screens that could see it there and cannot now."""
-    payload = conversation_changed_payload(conversation, reason)
-    if before is not None and before != _place(conversation):
-        payload["previous_handling_account_id"], payload["previous_team_id"] = before
-    announce("conversation.changed", payload)
-
-
-def _announce_message(message: Message) -> None:
-    announce("message.created", message_created_payload(message))
-
-
-def _announce_status(message: Message) -> None:
-    announce("message.status", {
-        "brand_id": message.brand_id,
-        "conversation_id": message.conversation_id,
-        "message_id": message.pk,
-        "status": message.status,
-        "errcode": message.errcode,
-        "error_reason": message.error_reason,
-    })
 
 
 # -- conversations ----------------------------------------------------------------------
@@ -99,18 +76,11 @@ def _lock(scope: Scope, conversation: Conversation) -> Conversation:
                   conversation.pk)
 
 
-def _serves(member: Membership, conversation: Conversation) -> bool:
-    if member.is_brand_wide or member.teams.filter(pk=conversation.team_id).exists():
-        return True
-    served = set(member.accounts.values_list("pk", flat=True))
-    # No served accounts means every account (DESIGN.md: "none = all").
-    return not served or conversation.handling_account_id in served
-
-
 def conversation_assign(
     *, scope: Scope, conversation: Conversation, assignee: Membership | None
 ) -> Conversation:
-    """Give the conversation to a member who serves its handling account (or to nobody).
+    """Give the conversation to a member who may see it (`messaging.visibility`: they
+    serve its handling account, belong to its team, or see the whole brand), or to nobody.
     Agents may only take a free conversation themselves or let go of their own; taking one
     from a colleague is for managers (or a transfer)."""
     if assignee is not None and assignee.brand_id != scope.brand_id:
@@ -122,34 +92,28 @@ def conversation_assign(
             mine_or_free = conversation.assignee_id in (None, getattr(me, "pk", None))
             if me is None or not mine_or_free or (assignee is not None and assignee.pk != me.pk):
                 raise RoleRequired()
-        if assignee is not None and not _serves(assignee, conversation):
+        if assignee is not None and not may_hold(assignee, Place.of(conversation)):
             raise NoAssignee()
         if conversation.assignee_id == getattr(assignee, "pk", None):
             return conversation
         conversation.assignee = assignee
         conversation.save(update_fields=["assignee"])
-        _announce_conversation(conversation, "assigned")
+        announce_conversation("conversation.assigned", conversation)
     return conversation
 
 
 def conversation_claim_next(*, scope: Scope) -> Conversation | None:
-    """Take the longest-waiting open, unassigned conversation of my queues (my teams' and my
-    accounts'), or None when they are empty. Rows another agent is claiming at this
-    instant are skipped, never waited for, so two agents never get the same one."""
+    """Take the longest-waiting open, unassigned conversation of my queues (what I may see:
+    my teams' and my accounts'), or None when they are empty. Rows another agent is
+    claiming at this instant are skipped, never waited for, so two agents never get the
+    same one."""
     me = scope.membership
     if me is None:
         raise InvalidInput("only a member can claim a conversation")
-    # A member serving every account has every conversation of the brand in their queues.
-    queues = Q()
-    if scope.account_ids is not None:
-        queues = Q(team_id__in=me.teams.values("pk")) | Q(
-            handling_account_id__in=scope.account_ids
-        )
     with transaction.atomic():
         conversation = (
-            Conversation.objects.filter(
-                queues, brand_id=scope.brand_id, status=Conversation.Status.OPEN,
-                assignee__isnull=True,
+            conversation_queryset(scope=scope).filter(
+                status=Conversation.Status.OPEN, assignee__isnull=True,
             )
             .order_by(F("waiting_since").asc(nulls_last=True), "opened_at", "pk")
             .select_for_update(skip_locked=True, of=("self",))
@@ -159,7 +123,7 @@ def conversation_claim_next(*, scope: Scope) -> Conversation | None:
             return None
         conversation.assignee = me
         conversation.save(update_fields=["assignee"])
-        _announce_conversation(conversation, "assigned")
+        announce_conversation("conversation.assigned", conversation)
     return conversation
 
 
@@ -176,7 +140,8 @@ def conversation_resolve(*, scope: Scope, conversation: Conversation) -> Convers
         conversation.save(
             update_fields=["status", "resolved_at", "waiting_since", "snoozed_until"]
         )
-        _announce_conversation(conversation, "resolved")
+        events.announce("conversation.resolved",
+                        conversation_resolved_for(conversation, cause="agent"))
     return conversation
 
 
@@ -194,7 +159,7 @@ def conversation_snooze(
         conversation.status = Conversation.Status.SNOOZED
         conversation.snoozed_until = until
         conversation.save(update_fields=["status", "snoozed_until"])
-        _announce_conversation(conversation, "snoozed")
+        announce_conversation("conversation.snoozed", conversation)
     return conversation
 
 
@@ -224,11 +189,13 @@ def conversation_transfer(
         conversation = _lock(scope, conversation)
         if conversation.status == Conversation.Status.RESOLVED:
             raise Conflict("a resolved conversation cannot be transferred")
-        before = _place(conversation)
+        before = Place.of(conversation)
         if to_account is not None:
             conversation.handling_account = to_account
         conversation.team = to_team
-        if _place(conversation) == before:
+        if (conversation.handling_account_id, conversation.team_id) == (
+            before.handling_account_id, before.team_id
+        ):
             raise Conflict("the conversation is already there")
         conversation.assignee = None
         conversation.save(update_fields=["handling_account", "team", "assignee"])
@@ -244,14 +211,18 @@ def conversation_transfer(
             # Names and an arrow, no sentence: it reads the same in every language.
             content=f"→ {where}" + (f"\n{note}" if note else ""),
             payload={"transfer": {
-                "from_account": before[0], "from_team": before[1],
+                "from_account": before.handling_account_id, "from_team": before.team_id,
                 "to_account": conversation.handling_account_id, "to_team": conversation.team_id,
             }},
             sender=by,
             sender_display=_member_name(by),
         )
-        _announce_message(line)
-        _announce_conversation(conversation, "transferred", before=before)
+        announce_message(line)
+        events.announce("conversation.transferred", conversation_transferred_for(
+            conversation, previous_handling_account_id=before.handling_account_id,
+            previous_team_id=before.team_id, previous_assignee_id=before.assignee_id,
+            by_membership_id=getattr(by, "pk", None),
+        ))
     return conversation
 
 
@@ -267,7 +238,8 @@ def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
             conversation.status = Conversation.Status.OPEN
             conversation.snoozed_until = None
             conversation.save(update_fields=["status", "snoozed_until"])
-            _announce_conversation(conversation, "status")
+            events.announce("conversation.updated",
+                            conversation_updated_for(conversation, change="woken"))
             woken += 1
     return woken
 
@@ -342,10 +314,10 @@ def _reply_content(
         return {"msg_type": "image", "content": "", "payload": {"media_id": media_id}}
     if image is None:  # unreachable: exactly one of the four was given
         raise InvalidInput("send one thing: a text, a prepared response or an image")
-    if image.size and image.size > IMAGE_LIMIT:
-        raise InvalidInput("an image may be at most 10 MB")
-    if (image.content_type or "") not in IMAGE_TYPES:
-        raise InvalidInput("send a JPEG, PNG, GIF or BMP image")
+    # Judged by its bytes, not its name or claimed type; stored under its real format's
+    # extension, which the upload to the platform and the media route read back.
+    image.content_type = image_check(image)
+    image.name = image_name(image.name, image.content_type)
     return {"msg_type": "image", "content": "", "payload": {}, "media": image}
 
 
@@ -397,8 +369,9 @@ def message_reply(
         conversation.save(update_fields=["first_response_at", "waiting_since",
                                          "last_message_at"])
         # Announced before the send is queued, so screens see the message before its status.
-        _announce_message(message)
-        _announce_conversation(conversation, "status")
+        announce_message(message)
+        events.announce("conversation.updated",
+                        conversation_updated_for(conversation, change="replied"))
         transaction.on_commit(lambda: message_send_enqueue(message.pk))
     return message
 
@@ -421,19 +394,19 @@ def message_note(
             sender=by,
             sender_display=_member_name(by),
         )
-        _announce_message(message)
+        announce_message(message)
     return message
 
 
 def messages_left_queued(*, older_than_seconds: int) -> list[int]:
-    """System sweep: replies queued longer than this (their task was lost)."""
+    """System sweep: replies queued and untouched for this long (their task was lost). A
+    reply waiting for a retry was put back moments ago (`attempted_at`) and is left be."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    return list(
-        Message.objects.filter(
-            direction=Message.Direction.OUTBOUND, status=Message.Status.QUEUED,
-            created_at__lte=cutoff,
-        ).order_by("pk").values_list("pk", flat=True)[:1000]
-    )
+    queued = Message.objects.filter(direction=Message.Direction.OUTBOUND,
+                                    status=Message.Status.QUEUED)
+    lost = (queued.filter(attempted_at__lte=cutoff)
+            | queued.filter(attempted_at__isnull=True, created_at__lte=cutoff))
+    return list(lost.order_by("pk").values_list("pk", flat=True)[:1000])
 
 
 # -- sending ----------------------------------------------------------------------------
@@ -447,8 +420,6 @@ class SendOutcome(StrEnum):
     GONE = "gone"
 
 
-# Answers the platform gives *instead of* doing the work: nothing was delivered.
-TRANSIENT_ERRCODES = frozenset({-1, 45011})
 FAILURE_REASONS = {
     OutsideWindow: "outside the 48-hour window",
     NotFollowing: "the follower has unfollowed",
@@ -460,27 +431,25 @@ MAYBE_DELIVERED = (
 )
 
 
-class _Transient(Exception):
-    """A failure after which nothing can have reached the follower."""
+def _transient(exc: WeChatError | TransportError) -> bool:
+    """Whether another attempt later may succeed without reaching the follower twice, as
+    the retry table says (`wechat.client.retry`). The kf send is judged as the client
+    declares it (UNSAFE); a call on the way to it (the token, the image upload) failing
+    means nothing was sent, so that one is judged as a read."""
+    safety = Safety.UNSAFE if exc.path == CUSTOM_SEND else Safety.IDEMPOTENT
+    return is_transient(exc, safety)
 
 
 def _ensure_media(client: object, message: Message) -> str:
     """The image's media id, uploading the stored file once (kept on the row, so a retried
-    send does not upload again). Upload failures are transient: nothing was sent yet."""
+    send does not upload again)."""
     media_id = message.payload.get("media_id", "")
     if media_id:
         return media_id
-    try:
-        with message.media.open("rb") as fh:
-            content = fh.read()
-        name = message.media.name.rsplit("/", 1)[-1]
-        answer = client.media_upload("image", name, content, content_type=_image_type(name))
-    except TransportError as exc:
-        raise _Transient(str(exc)) from exc
-    except WeChatError as exc:
-        if exc.errcode in TRANSIENT_ERRCODES:
-            raise _Transient(str(exc)) from exc
-        raise
+    with message.media.open("rb") as fh:
+        content = fh.read()
+    name = message.media.name.rsplit("/", 1)[-1]
+    answer = client.media_upload("image", name, content, content_type=_image_type(name))
     media_id = str(answer["media_id"])
     message.payload = {**message.payload, "media_id": media_id}
     Message.objects.filter(pk=message.pk).update(payload=message.payload)
@@ -502,15 +471,19 @@ def _send(message: Message) -> None:
 
 
 def _finish(message: Message, status: str, *, errcode: int | None = None,
-            reason: str = "") -> None:
+            reason: str = "") -> bool:
+    """Record a send's outcome and announce it, if the row is still `sending`; False when
+    an outcome was already written (the stuck sweep gave up on it first)."""
     message.status, message.errcode, message.error_reason = status, errcode, reason[:255]
     message.sent_at = timezone.now() if status == Message.Status.SENT else None
     with transaction.atomic():
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        changed = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
             status=status, errcode=errcode, error_reason=message.error_reason,
             sent_at=message.sent_at,
         )
-        _announce_status(message)
+        if changed:
+            announce_status(message)
+    return bool(changed)
 
 
 def _mark_unfollowed(message: Message) -> None:
@@ -521,20 +494,58 @@ def _mark_unfollowed(message: Message) -> None:
             pk=message.conversation.follower_id, subscribed=True
         ).update(subscribed=False, unsubscribed_at=now)
         if changed:
-            _announce_conversation(message.conversation, "unsubscribed")
+            follower = Follower.objects.get(pk=message.conversation.follower_id)
+            announce_unsubscribed(follower, at=now)
+            events.announce("conversation.updated", conversation_updated_for(
+                message.conversation, change="unsubscribed"))
+
+
+def _send_failed(
+    message: Message, exc: WeChatError | TransportError, *, final_attempt: bool
+) -> SendOutcome:
+    """The outcome of a send the client gave up on. Transient trouble puts the reply back
+    in the queue (RETRY), or fails it on the final attempt with the reason; a kf send that
+    may have reached WeChat is failed with `MAYBE_DELIVERED`, never repeated; anything else
+    is the platform's refusal, with its errcode and reason."""
+    if _transient(exc):
+        if not final_attempt:
+            Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+                status=Message.Status.QUEUED, attempted_at=timezone.now()
+            )
+            logger.info("reply send will be retried",
+                        extra={"message_id": message.pk, "error": str(exc)})
+            return SendOutcome.RETRY
+        _finish(message, Message.Status.FAILED, errcode=getattr(exc, "errcode", None),
+                reason=f"the reply was not sent: {exc.reason}")
+        logger.warning("reply not sent after its last attempt",
+                       extra={"message_id": message.pk, "error": str(exc)})
+        return SendOutcome.FAILED
+    if classify(exc) is Outcome.MAYBE_SENT:
+        _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED)
+        logger.warning("reply may have been sent", extra={"message_id": message.pk})
+        return SendOutcome.FAILED
+    errcode = getattr(exc, "errcode", None)
+    reason = next((r for cls, r in FAILURE_REASONS.items() if isinstance(exc, cls)),
+                  exc.reason)
+    _finish(message, Message.Status.FAILED, errcode=errcode, reason=reason)
+    if isinstance(exc, NotFollowing):
+        _mark_unfollowed(message)
+    # A known business refusal, not a crash: logged at info.
+    logger.info("reply refused by the platform",
+                extra={"message_id": message.pk, "errcode": errcode})
+    return SendOutcome.FAILED
 
 
 def message_deliver(*, message_id: int, final_attempt: bool = False) -> SendOutcome:
     """Send one queued reply and write the outcome back (the task's body).
 
     The claim is a conditional update (queued → sending): zero rows means another worker
-    has it. Transient failures put it back to queued and answer RETRY, unless this is the
-    final attempt. A send that may have reached the platform is never repeated: it is
-    marked failed with a reason that says so.
+    has it. Every way out of here leaves the reply sent, failed or (RETRY) queued again;
+    only a worker killed mid-send leaves it `sending`, for `messages_fail_stuck`.
     """
     claimed = Message.objects.filter(
         pk=message_id, status=Message.Status.QUEUED, direction=Message.Direction.OUTBOUND
-    ).update(status=Message.Status.SENDING)
+    ).update(status=Message.Status.SENDING, attempted_at=timezone.now())
     if not claimed:
         if not Message.objects.filter(pk=message_id).exists():
             logger.info("reply to send is gone", extra={"message_id": message_id})
@@ -544,40 +555,11 @@ def message_deliver(*, message_id: int, final_attempt: bool = False) -> SendOutc
         "account", "conversation__follower", "conversation__channel_account"
     ).get(pk=message_id)
     try:
-        try:
-            _send(message)
-        except TransportError as exc:
-            if exc.maybe_sent:
-                _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED)
-                logger.warning("reply may have been sent", extra={"message_id": message_id})
-                return SendOutcome.FAILED
-            raise _Transient(str(exc)) from exc
-        except WeChatError as exc:
-            if exc.errcode in TRANSIENT_ERRCODES:
-                raise _Transient(str(exc)) from exc
-            raise
-    except _Transient as exc:
-        if not final_attempt:
-            Message.objects.filter(pk=message_id, status=Message.Status.SENDING).update(
-                status=Message.Status.QUEUED
-            )
-            logger.info("reply send will be retried",
-                        extra={"message_id": message_id, "error": str(exc)})
-            return SendOutcome.RETRY
-        _finish(message, Message.Status.FAILED,
-                reason="WeChat stayed busy; the reply was not sent")
-        return SendOutcome.FAILED
-    except WeChatError as exc:
-        reason = next((r for cls, r in FAILURE_REASONS.items() if isinstance(exc, cls)),
-                      exc.reason)
-        _finish(message, Message.Status.FAILED, errcode=exc.errcode, reason=reason)
-        if isinstance(exc, NotFollowing):
-            _mark_unfollowed(message)
-        # A known business refusal, not a crash: logged at info.
-        logger.info("reply refused by the platform",
-                    extra={"message_id": message_id, "errcode": exc.errcode})
-        return SendOutcome.FAILED
+        _send(message)
+    except (WeChatError, TransportError) as exc:
+        return _send_failed(message, exc, final_attempt=final_attempt)
     except RequestValidationError as exc:
+        # Refused by the client before it called WeChat (an empty text): final.
         _finish(message, Message.Status.FAILED, reason=str(exc))
         return SendOutcome.FAILED
     except Exception:
@@ -585,5 +567,26 @@ def message_deliver(*, message_id: int, final_attempt: bool = False) -> SendOutc
         logger.exception("reply send crashed", extra={"message_id": message_id})
         _finish(message, Message.Status.FAILED, reason="the reply could not be sent")
         return SendOutcome.FAILED
-    _finish(message, Message.Status.SENT)
+    if not _finish(message, Message.Status.SENT):
+        logger.warning("reply sent after the sweep had given up on it",
+                       extra={"message_id": message_id})
     return SendOutcome.SENT
+
+
+def messages_fail_stuck(*, older_than_seconds: int) -> int:
+    """System sweep: fail the replies left `sending` longer than an attempt lasts, whose
+    worker died mid-send. WeChat may have delivered them and a kf send cannot be repeated
+    safely, so they are never sent again: the reason (`MAYBE_DELIVERED`) asks the agent to
+    check with the follower. Answers how many."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    sending = Message.objects.filter(direction=Message.Direction.OUTBOUND,
+                                     status=Message.Status.SENDING)
+    stuck = (sending.filter(attempted_at__lte=cutoff)
+             | sending.filter(attempted_at__isnull=True, created_at__lte=cutoff))
+    failed = 0
+    for message in stuck.order_by("pk")[:1000]:
+        if _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED):
+            logger.warning("reply left sending by a lost worker: failed",
+                           extra={"message_id": message.pk})
+            failed += 1
+    return failed

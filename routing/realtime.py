@@ -1,27 +1,28 @@
 """Fan-out of messaging's facts to the console screens allowed to see them.
 
-Messaging announces `message.created`, `conversation.changed` and `message.status` after
-commit (`messaging.hooks`); `subscribe()` (called from `RoutingConfig.ready`) hands each one
-to a Celery task (in batches: `messaging.task_batches`), because the push to screens is
-slow work that must not hold up the callback. The task works out the audience and sends
-to each member's own group `agent.<membership id>`: the brand group would reach agents
-who serve other accounts.
-The audience is exactly who messaging's selectors let read the conversation (its
-handling account or its team), so a snippet never reaches a screen that would get a 404
-for the details.
+Messaging announces `message.created`, `message.status` and the `conversation.*` domain
+events after commit (`accounts.events`); `subscribe()` (called from `RoutingConfig.ready`)
+hands each one to a Celery task (in batches: `messaging.task_batches`), because the push
+to screens is slow work that must not hold up the callback. The task works out the
+audience and sends to each member's own group `agent.<membership id>`: the brand group
+would reach agents who serve other accounts.
+The audience is the visibility rule read from the conversation's side
+(`messaging.visibility.audience`), the same rule the selectors apply, so a snippet never
+reaches a screen that would get a 404 for the details.
 """
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import BRAND_WIDE_ROLES, Membership
+from accounts import events
+from accounts.events import CONVERSATION_EVENTS
 from messaging.models import Conversation, Message
 from messaging.task_batches import batch_submit
+from messaging.visibility import Place, audience_ids
 from routing.events import (
     CONSOLE_EVENT,
     MOVED_AWAY,
@@ -34,65 +35,51 @@ from routing.events import (
 
 logger = logging.getLogger(__name__)
 
-HOOKS = ("message.created", "conversation.changed", "message.status")
+EVENTS = ("message.created", "message.status", *CONVERSATION_EVENTS)
 SNIPPET_CHARS = 80
 
 
+def console_relay(name: str, payload: dict) -> None:
+    """Hand one domain event to the console push (it runs after commit). Batched per
+    process (a publish per event would cost the callback more than storing the message); a
+    broker outage is logged there, and screens catch up when they reconnect and resync."""
+    from routing.tasks import console_push_batch_task
+
+    batch_submit(console_push_batch_task, [name, payload])
+
+
 def subscribe() -> None:
-    from messaging import hooks
-
-    for name, relay in _RELAYS.items():
-        hooks.register(name, relay)
-
-
-def _relay(name: str) -> Callable[[dict], None]:
-    def relay(payload: dict) -> None:
-        from routing.tasks import console_push_batch_task
-
-        # Hooks run after commit. Batched per process (a publish per event would cost the
-        # callback more than storing the message); a broker outage is logged there, and
-        # screens catch up when they reconnect and resync.
-        batch_submit(console_push_batch_task, [name, payload])
-
-    relay.__name__ = f"console_relay_{name.replace('.', '_')}"
-    return relay
-
-
-# Made once, so a second ready() (tests, autoreload) registers the same functions, which
-# the hook registry keeps only once.
-_RELAYS = {name: _relay(name) for name in HOOKS}
-
-
-def _reach(*, brand_id: int, handling_account_id: int | None, team_id: int | None) -> list[int]:
-    """Members who see a conversation placed on this handling account and team, mirroring
-    messaging's one door (`conversation_queryset`): brand-wide roles, members who serve
-    every account (none chosen), members serving the handling account, and members of the
-    team."""
-    reach = Q(role__in=BRAND_WIDE_ROLES) | Q(accounts__isnull=True)
-    if handling_account_id:
-        reach |= Q(accounts=handling_account_id)
-    if team_id:
-        reach |= Q(teams=team_id)
-    members = Membership.objects.filter(reach, brand_id=brand_id)
-    return sorted(set(members.values_list("pk", flat=True)))
+    for name in EVENTS:
+        events.subscribe(name, console_relay)
 
 
 def audience(*, conversation: Conversation) -> list[int]:
     """Members whose scope shows this conversation now."""
-    return _reach(brand_id=conversation.brand_id,
-                  handling_account_id=conversation.handling_account_id,
-                  team_id=conversation.team_id)
+    return audience_ids(Place.of(conversation))
 
 
 def former_audience(*, conversation: Conversation, payload: dict, now: Iterable[int]) -> list[int]:
-    """Members who could see the conversation where it was before a move (the payload's
-    `previous_handling_account_id` and `previous_team_id`) and cannot see it now."""
-    if "previous_handling_account_id" not in payload and "previous_team_id" not in payload:
+    """Members who could see the conversation where it was before a transfer (the
+    payload's `previous_*` place) and cannot see it now."""
+    if "previous_handling_account_id" not in payload:
         return []
-    before = _reach(brand_id=conversation.brand_id,
-                    handling_account_id=payload.get("previous_handling_account_id"),
-                    team_id=payload.get("previous_team_id"))
+    before = audience_ids(Place(
+        brand_id=conversation.brand_id,
+        handling_account_id=payload["previous_handling_account_id"],
+        team_id=payload.get("previous_team_id"),
+        assignee_id=payload.get("previous_assignee_id"),
+    ))
     return sorted(set(before) - set(now))
+
+
+def console_reason(name: str, payload: dict) -> str:
+    """What the console's `conversation` event calls the change (routing/events.py)."""
+    fact = name.removeprefix("conversation.")
+    if fact == "resolved" and payload.get("cause") == "unsubscribed":
+        return "unsubscribed"
+    if fact == "updated":
+        return "unsubscribed" if payload.get("change") == "unsubscribed" else "status"
+    return fact
 
 
 def snippet(message: Message) -> str:
@@ -117,7 +104,7 @@ def push(name: str, payload: dict) -> int:
         return 0
     members = audience(conversation=conversation)
     send_to_members(members, event)
-    if name != "conversation.changed":
+    if name != "conversation.transferred":
         return len(members)
     # Screens that showed it before a transfer would keep a stale row: they learn only that
     # it went, not where, nor anything about the follower.
@@ -138,7 +125,7 @@ def _event(
     name: str, payload: dict, conversation: Conversation
 ) -> MessageEvent | MessageStatusEvent | ConversationEvent | None:
     at = timezone.now().isoformat()
-    if name == "conversation.changed":
+    if name.startswith("conversation."):
         return {
             "type": "conversation",
             "conversation_id": conversation.pk,
@@ -147,7 +134,7 @@ def _event(
             "assignee_id": conversation.assignee_id,
             "team_id": conversation.team_id,
             "status": conversation.status,
-            "reason": str(payload.get("reason") or "status"),
+            "reason": console_reason(name, payload),
             "at": at,
         }
     message = Message.objects.filter(

@@ -10,20 +10,17 @@ from django.utils.dateparse import parse_datetime
 from accounts.scope import Scope
 from followers.models import Follower
 from messaging.models import Conversation, Message
+from messaging.selectors import conversation_queryset
 
 
 def messages_missed(*, scope: Scope, since: object) -> int | None:
-    """Messages in the scope newer than `since` (an ISO time or a message id); None when
-    `since` is unusable, which the client treats as "reload everything"."""
-    messages = Message.objects.filter(brand_id=scope.brand_id)
-    if scope.account_ids is not None:
-        ids = list(scope.account_ids)
-        mine = Q(conversation__assignee_id=scope.membership.pk) if scope.membership else Q()
-        messages = messages.filter(
-            Q(conversation__channel_account_id__in=ids)
-            | Q(conversation__handling_account_id__in=ids)
-            | mine
-        )
+    """Messages of the conversations the requester sees (`conversation_queryset`) newer
+    than `since` (an ISO time or a message id); None when `since` is unusable, which the
+    client treats as "reload everything"."""
+    messages = Message.objects.filter(
+        brand_id=scope.brand_id,
+        conversation__in=conversation_queryset(scope=scope).values("pk"),
+    )
     if isinstance(since, bool) or since is None:
         return None
     if isinstance(since, int):

@@ -35,6 +35,23 @@ def _fresh_callback_caches():
 
 
 @pytest.fixture
+def announced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
+    """Domain events as they are announced (name, payload), checked against their shapes
+    and not delivered: the unit tests of a service look at what it says, not at what the
+    subscribers then do."""
+    from accounts import events
+
+    seen: list[tuple[str, dict]] = []
+
+    def record(name: str, payload: dict) -> None:
+        events._check(name, payload)
+        seen.append((name, payload))
+
+    monkeypatch.setattr(events, "announce", record)
+    return seen
+
+
+@pytest.fixture
 def two_brands(db):  # noqa: ANN001
     """Every test dataset has two brands (STYLE.md): A is ours, B is the foreign one."""
     from tests.factories import (

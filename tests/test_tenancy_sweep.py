@@ -225,3 +225,11 @@ def test_the_admin_shows_staff_only_their_brands_conversations(client, two_brand
     )
     body = client.get("/admin/followers/follower/").content.decode()
     assert ours.follower.openid in body and theirs.follower.openid not in body
+
+
+@pytest.mark.parametrize("brand_id", ["³", "٣", "-1", "1e3", ""])
+def test_a_brand_switch_to_a_brand_id_that_is_no_number_is_404_not_500(
+    client, two_brands, brand_id
+):
+    client.force_login(two_brands["admin_a"].user)
+    assert client.post("/brand/switch/", {"brand_id": brand_id}).status_code == 404

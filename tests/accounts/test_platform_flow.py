@@ -257,7 +257,7 @@ def test_an_account_connected_by_another_brand_is_a_conflict_that_names_no_brand
 
 
 def test_the_demo_registers_the_platform_and_pushes_a_first_ticket(portal_sandbox, live_server):
-    from accounts.management.commands.run_demo import SANDBOX_ONLY_ACCOUNTS, Command
+    from routing.management.commands.run_demo import SANDBOX_ONLY_ACCOUNTS, Command
 
     platform = make_platform(portal_sandbox)  # the sandbox already knows it: refused, no harm
     portal_sandbox.reset()

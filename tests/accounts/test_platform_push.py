@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -151,6 +153,16 @@ def test_it_rejects_a_replayed_old_push(client, platform):
         platform, ticket_message(platform, "ticket@@@replayed"), timestamp=int(time.time()) - 3600
     )
     response = _post(client, path, body)
+    assert response.status_code == 400
+    assert "timestamp" in response.content.decode()
+    _unchanged(platform)
+
+
+@pytest.mark.parametrize("timestamp", ["³", "１７００", "-5"])
+def test_it_rejects_a_timestamp_that_is_no_number_as_malformed(client, platform, timestamp):
+    path, body = signed_push(platform, ticket_message(platform, "ticket@@@odd-time"))
+    odd = re.sub(r"timestamp=\d+", f"timestamp={quote(timestamp)}", path)
+    response = _post(client, odd, body)
     assert response.status_code == 400
     assert "timestamp" in response.content.decode()
     _unchanged(platform)

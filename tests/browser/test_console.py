@@ -6,6 +6,7 @@ websocket; the agent replies with a prepared response and sees it delivered, and
 sandbox follower's inbox has it.
 """
 
+import json
 import socket
 import threading
 import time
@@ -66,7 +67,7 @@ def asgi_live_server(transactional_db: None) -> Iterator[AsgiServer]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
@@ -119,30 +120,42 @@ def test_an_agent_sees_a_message_live_and_replies_with_a_prepared_response(
     agent = make_member(brand=brand, accounts=[bund])
     Membership.objects.filter(pk=agent.pk).update(display_name="Lily")
     openid = kit.follow(bund.appid)["openid"]
-    # Every console socket passes through Playwright, so the test can cut the line.
-    sockets, blocked = [], threading.Event()
+    # Every console socket passes through Playwright, so the test can cut the line, and
+    # sees what the server sends on it.
+    sockets, blocked, frames = [], threading.Event(), []
 
     def through(ws):  # noqa: ANN001
         if blocked.is_set():
             ws.close()  # the server is unreachable: the client must keep retrying
             return
-        sockets.append((ws, ws.connect_to_server()))
+        upstream = ws.connect_to_server()
+
+        def relay(message: str | bytes) -> None:
+            frames.append(json.loads(message))
+            ws.send(message)
+
+        upstream.on_message(relay)
+        sockets.append((ws, upstream))
 
     page.route_web_socket("**/ws/console/", through)
 
     console_sign_in(page, server, agent)
     page.get_by_test_id("box-all").click()
 
-    # The follower writes; the sandbox pushes the callback; the screen shows it, no reload.
-    started = time.monotonic()
+    # The follower writes; the sandbox pushes the callback; the screen shows it, no reload:
+    # the socket carried the message, and the page is the one that was open.
+    page.evaluate("window.beforeThePush = true")
     push = kit.say(bund.appid, openid, "Is breakfast included?", push=True)["push"]
     assert push["status"] == 200, push
     item = page.get_by_test_id("conversation-item").first
-    item.wait_for(timeout=5_000)
-    arrived = time.monotonic() - started
+    item.wait_for(timeout=20_000)
     conversation = Conversation.objects.get(follower__openid=openid)
     assert item.get_attribute("data-id") == str(conversation.pk)
     assert "Is breakfast included?" in item.inner_text()
+    assert page.evaluate("window.beforeThePush === true")
+    live = [f for f in frames
+            if f.get("type") == "message" and f.get("conversation_id") == conversation.pk]
+    assert live and live[0]["snippet"] == "Is breakfast included?", frames
     assert "Rival" not in page.get_by_test_id("conversation-list").inner_text()
 
     page.keyboard.press("j")  # open it
@@ -164,7 +177,7 @@ def test_an_agent_sees_a_message_live_and_replies_with_a_prepared_response(
     page.keyboard.press("Control+Enter")
 
     sent = page.locator("[data-testid=message-out][data-status=sent]").first
-    sent.wait_for(timeout=10_000)
+    sent.wait_for(timeout=20_000)
     text = "Breakfast is served from 6:30 to 10:30 at Lumen Shanghai Bund."
     assert text in sent.inner_text()
     assert "Lily · Lumen Shanghai Bund" in sent.inner_text()
@@ -172,8 +185,6 @@ def test_an_agent_sees_a_message_live_and_replies_with_a_prepared_response(
     assert reply.status == "sent" and reply.content == text
     inbox = kit.inbox(bund.appid, openid)
     assert any(text in str(entry) for entry in inbox), inbox
-    # "Within a second" on an idle machine; the margin absorbs a loaded CI box.
-    assert arrived < 3, arrived
 
     # A private note: kept, shown differently, never sent.
     page.get_by_test_id("note-toggle").check()

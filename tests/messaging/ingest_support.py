@@ -8,8 +8,8 @@ from typing import Any
 
 from django.test import TestCase
 
+from accounts import events
 from accounts.models import OfficialAccount
-from messaging import hooks
 from messaging.ingest import Ingested, inbound_ingest
 from wechat import messages as wx
 
@@ -17,7 +17,7 @@ _msg_ids = itertools.count(7_000_000_000)
 
 
 def deliver(account: OfficialAccount, fields: dict[str, Any]) -> Ingested:
-    """Ingest one delivery and run its after-commit work (hooks, the eager task), also
+    """Ingest one delivery and run its after-commit work (domain events, the eager task), also
     inside a test's transaction, where nothing really commits."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         return inbound_ingest(account=account, message=wx.message_from_dict(fields))
@@ -38,18 +38,19 @@ def event(account: OfficialAccount, name: str, openid: str = "oA", *, at: int | 
 
 
 class HookRecorder:
-    """Subscribes to every hook and keeps what was delivered (after commit)."""
+    """Subscribes to every domain event and keeps what was delivered (after commit)."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, dict]] = []
-        self._fns = {name: (lambda payload, name=name: self.seen.append((name, payload)))
-                     for name in hooks.NAMES}
-        for name, fn in self._fns.items():
-            hooks.register(name, fn)
+        for name in events.EVENTS:
+            events.subscribe(name, self._record)
+
+    def _record(self, name: str, payload: dict) -> None:
+        self.seen.append((name, payload))
 
     def names(self) -> list[str]:
         return [name for name, _ in self.seen]
 
     def close(self) -> None:
-        for name, fn in self._fns.items():
-            hooks._subscribers[name].remove(fn)
+        for name in events.EVENTS:
+            events.unsubscribe(name, self._record)

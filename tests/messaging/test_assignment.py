@@ -20,13 +20,6 @@ from tests.factories import make_account, make_brand, make_conversation, make_me
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def announced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    seen: list[tuple[str, dict]] = []
-    monkeypatch.setattr(services, "announce", lambda name, payload: seen.append((name, payload)))
-    return seen
-
-
 def _ago(minutes: int) -> object:
     return timezone.now() - timedelta(minutes=minutes)
 
@@ -42,8 +35,7 @@ def test_a_manager_assigns_to_an_agent_who_serves_the_account(two_brands, announ
     convo.refresh_from_db()
     assert convo.assignee == agent
     [(name, payload)] = announced
-    assert name == "conversation.changed"
-    assert payload["reason"] == "assigned" and payload["assignee_id"] == agent.pk
+    assert name == "conversation.assigned" and payload["assignee_id"] == agent.pk
 
 
 def test_nobody_gets_a_conversation_of_an_account_they_do_not_serve(two_brands) -> None:
@@ -113,7 +105,7 @@ def test_claim_next_takes_the_longest_waiting_of_my_queues(two_brands, announced
     assert services.conversation_claim_next(scope=scope) == newer_mine
     assert services.conversation_claim_next(scope=scope) is None
     assert set(Conversation.objects.filter(assignee=agent)) == {older_team, newer_mine}
-    assert [p["reason"] for _n, p in announced] == ["assigned", "assigned"]
+    assert [n for n, _p in announced] == ["conversation.assigned"] * 2
 
 
 def test_claim_next_needs_a_member(two_brands) -> None:
@@ -201,7 +193,7 @@ def test_resolve_records_when_and_stops_the_wait(two_brands, announced) -> None:
     assert convo.status == "resolved" and convo.resolved_at is not None
     assert convo.waiting_since is None
     services.conversation_resolve(scope=scope, conversation=convo)  # again: no change
-    assert [p["reason"] for _n, p in announced] == ["resolved"]
+    assert [n for n, _p in announced] == ["conversation.resolved"]
 
 
 def test_snooze_hides_until_the_time_then_the_sweep_reopens(two_brands, announced) -> None:
@@ -217,4 +209,5 @@ def test_snooze_hides_until_the_time_then_the_sweep_reopens(two_brands, announce
     assert services.conversations_wake_snoozed(now=until + timedelta(seconds=1)) == 1
     convo.refresh_from_db()
     assert convo.status == "open" and convo.snoozed_until is None
-    assert [p["reason"] for _n, p in announced] == ["snoozed", "status"]
+    assert [n for n, _p in announced] == ["conversation.snoozed", "conversation.updated"]
+    assert announced[-1][1]["change"] == "woken"

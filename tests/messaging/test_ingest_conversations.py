@@ -55,11 +55,11 @@ def test_a_first_message_creates_follower_customer_conversation_and_message(acco
     assert (message.direction, message.content) == ("in", "hello")
     assert follower.last_inbound_at == conversation.opened_at
     assert Inbound.objects.get().processed_at is not None  # processed after commit
-    assert recorder.names() == ["conversation.changed", "message.created"]
+    assert recorder.names() == ["conversation.opened", "message.created"]
     changed = recorder.seen[0][1]
-    assert changed["reason"] == "opened" and changed["status"] == "open"
+    assert changed["status"] == "open"
     assert set(changed) == {"brand_id", "conversation_id", "account_id", "handling_account_id",
-                            "assignee_id", "team_id", "status", "reason"}
+                            "assignee_id", "team_id", "status"}
     assert recorder.seen[1][1] == {
         "brand_id": account.brand_id, "conversation_id": conversation.pk,
         "message_id": message.pk, "account_id": account.pk, "direction": "in"}
@@ -74,7 +74,9 @@ def test_the_next_message_resumes_the_conversation(account, recorder):
     # Still waiting since the first message, not the latest.
     assert conversation.waiting_since == conversation.opened_at
     assert conversation.last_message_at > conversation.opened_at
-    assert recorder.names().count("conversation.changed") == 1
+    assert recorder.names().count("conversation.opened") == 1
+    assert not [n for n in recorder.names() if n.startswith("conversation.") and
+                n != "conversation.opened"]
 
 
 def test_a_duplicate_stores_nothing_and_announces_nothing(account, recorder):
@@ -94,7 +96,7 @@ def test_a_snoozed_conversation_wakes_on_a_new_message(account, recorder):
     conversation = Conversation.objects.get()
     assert conversation.status == "open" and conversation.snoozed_until is None
     assert conversation.waiting_since is not None
-    assert recorder.seen[-2][1]["reason"] == "reopened"
+    assert recorder.seen[-2][0] == "conversation.reopened"
 
 
 def test_a_recently_resolved_conversation_is_reopened(account):
@@ -203,7 +205,7 @@ def test_a_keyword_auto_reply_is_stored_with_the_message(account, recorder):
     auto = conversation.messages.get(direction="out")
     assert (auto.content, auto.status, auto.sender_display) == (
         "We open at 10:00.", "sent", ingest.AUTO_REPLY_SENDER)
-    assert recorder.names() == ["conversation.changed", "message.created", "message.created"]
+    assert recorder.names() == ["conversation.opened", "message.created", "message.created"]
     # No keyword, and inside business hours or not waiting: no reply, no transaction.
     assert deliver(account, text(account, "oA", "thanks")).reply_text is None
 

@@ -20,13 +20,6 @@ PNG = base64.b64decode(
 )
 
 
-@pytest.fixture
-def announced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    seen: list[tuple[str, dict]] = []
-    monkeypatch.setattr(services, "announce", lambda name, payload: seen.append((name, payload)))
-    return seen
-
-
 def test_a_reply_is_queued_then_reaches_the_followers_inbox(
     wired: Wired, django_capture_on_commit_callbacks, announced: list  # noqa: F811
 ) -> None:
@@ -48,8 +41,9 @@ def test_a_reply_is_queued_then_reaches_the_followers_inbox(
     assert message.errcode is None and message.error_reason == ""
     assert wired.texts() == ["Yes, from 6:30."]
     assert [name for name, _p in announced] == [
-        "message.created", "conversation.changed", "message.status",
+        "message.created", "conversation.updated", "message.status",
     ]
+    assert announced[1][1]["change"] == "replied"
     assert announced[-1][1]["status"] == "sent"
 
 

@@ -2,7 +2,9 @@
 
 import base64
 import json
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -14,6 +16,9 @@ from messaging import task_batches
 from messaging.task_batches import batch_flush, batch_submit
 
 ran: list[list] = []
+# How long a test waits for the publishing thread: far beyond what it takes, so a slow
+# machine makes the test slower, not red.
+DEADLINE = 20.0
 
 
 @celery_app.task(name="tests.collect_batch")
@@ -48,6 +53,50 @@ def broker():
     _reset_pools()
 
 
+class HeldFlush:
+    """The publishing thread's pause, under the test's control.
+
+    The thread sleeps ``FLUSH_SECONDS`` after the first item so that what arrives
+    meanwhile joins the batch. Here that pause lasts until the test releases it, so
+    "submitted together" means "submitted before the release", whatever the machine's
+    speed; a thread that never starts, never pauses or never publishes still fails."""
+
+    def __init__(self) -> None:
+        self.pausing = threading.Event()
+        self.released = threading.Event()
+        self.pauses: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.pausing.set()
+        self.released.wait(DEADLINE)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@pytest.fixture
+def held(broker, monkeypatch):
+    """A fresh batch state for this process (its own thread, nothing left from another
+    test) whose publishing thread pauses until ``release()``."""
+    hold = HeldFlush()
+    batches = task_batches._Batches()
+    monkeypatch.setattr(task_batches, "_batches", batches)
+    monkeypatch.setattr(task_batches, "time", SimpleNamespace(sleep=hold.sleep))
+    yield hold
+    # Whatever is still pending is dropped, and the thread let go, before the broker
+    # fixture restores the settings: nothing is published after the test.
+    batches.take()
+    hold.release()
+
+
+def _wait_until(condition, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
 def _published(client: redis.Redis, queue: str) -> list[tuple[str, list]]:
     """(task name, its list argument) of every message waiting in ``queue``."""
     found = []
@@ -65,22 +114,27 @@ def test_eager_runs_the_task_at_once_with_one_item():
     assert ran == [[{"n": 1}], [{"n": 2}]]
 
 
-def test_items_submitted_together_are_published_as_one_task(broker):
+def test_items_submitted_together_are_published_as_one_task(broker, held):
     client, queue = broker
-    for n in range(7):
+    ran.clear()
+    batch_submit(collect_batch, 0)
+    # The web process's thread woke for the first item and waits for more.
+    assert held.pausing.wait(DEADLINE), "the publishing thread never started"
+    for n in range(1, 7):
         batch_submit(collect_batch, n)
-    # The web process's thread publishes within FLUSH_SECONDS; nothing runs here.
-    deadline = time.monotonic() + 5
-    while not client.llen(queue):
-        assert time.monotonic() < deadline, "the batch was never published"
-        time.sleep(0.01)
-    time.sleep(task_batches.FLUSH_SECONDS * 2)
+    assert client.llen(queue) == 0  # nothing is published while the batch collects
+
+    held.release()
+
+    _wait_until(lambda: client.llen(queue), "the batch was never published")
+    assert held.pauses == [task_batches.FLUSH_SECONDS]
     assert _published(client, queue) == [("tests.collect_batch", list(range(7)))]
+    assert batch_flush() == 0  # all seven went in that one task
+    assert ran == []  # nothing runs here: the task waits in the queue for a worker
 
 
-def test_each_task_gets_its_own_batch_and_big_batches_are_split(broker, monkeypatch):
-    client, queue = broker
-    monkeypatch.setattr(task_batches, "FLUSH_SECONDS", 30)  # only the explicit flush
+def test_each_task_gets_its_own_batch_and_big_batches_are_split(broker, held):
+    client, queue = broker  # the thread stays paused: only the explicit flush publishes
     from messaging.tasks import inbound_process_batch_task
 
     for n in range(task_batches.MAX_ITEMS + 3):
@@ -96,9 +150,8 @@ def test_each_task_gets_its_own_batch_and_big_batches_are_split(broker, monkeypa
     assert batch_flush() == 0  # nothing is published twice
 
 
-def test_a_forked_process_starts_with_nothing_pending(broker, monkeypatch):
-    monkeypatch.setattr(task_batches, "FLUSH_SECONDS", 30)
-    batch_submit(collect_batch, "parent's")
+def test_a_forked_process_starts_with_nothing_pending(broker, held, monkeypatch):
+    batch_submit(collect_batch, "parent's")  # the parent's thread holds it, paused
     # What a pre-forking server's child sees: the parent's pid on the inherited state.
     monkeypatch.setattr(task_batches._batches, "pid", -1)
     assert batch_flush() == 0

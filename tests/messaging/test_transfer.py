@@ -14,15 +14,8 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/conversations/"
 
 
-@pytest.fixture
-def announced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    seen: list[tuple[str, dict]] = []
-    monkeypatch.setattr(services, "announce", lambda name, payload: seen.append((name, payload)))
-    return seen
-
-
-def _changes(announced: list[tuple[str, dict]]) -> list[dict]:
-    return [payload for name, payload in announced if name == "conversation.changed"]
+def _changes(announced: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    return [(name, payload) for name, payload in announced if name.startswith("conversation.")]
 
 
 def test_an_account_transfer_names_where_it_was(two_brands, announced) -> None:
@@ -35,8 +28,10 @@ def test_an_account_transfer_names_where_it_was(two_brands, announced) -> None:
     convo.refresh_from_db()
     assert (convo.handling_account, convo.team, convo.assignee) == (two_brands["a2"], None, None)
     assert convo.channel_account == two_brands["a1"]  # replies still go out through a1
-    (change,) = _changes(announced)
-    assert change["reason"] == "transferred"
+    ((name, change),) = _changes(announced)
+    assert name == "conversation.transferred"
+    assert change["previous_assignee_id"] == helper.pk
+    assert change["by_membership_id"] == two_brands["admin_a"].pk
     assert change["handling_account_id"] == two_brands["a2"].pk and change["team_id"] is None
     assert change["previous_handling_account_id"] == two_brands["a1"].pk
     assert change["previous_team_id"] == two_brands["team_a"].pk
@@ -51,7 +46,8 @@ def test_an_account_transfer_names_where_it_was(two_brands, announced) -> None:
 def test_other_changes_carry_no_previous_place(two_brands, announced) -> None:
     scope = scope_for_membership(two_brands["admin_a"])
     services.conversation_resolve(scope=scope, conversation=two_brands["conversation_a"])
-    (change,) = _changes(announced)
+    ((name, change),) = _changes(announced)
+    assert name == "conversation.resolved" and change["cause"] == "agent"
     assert "previous_handling_account_id" not in change and "previous_team_id" not in change
 
 

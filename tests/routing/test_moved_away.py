@@ -16,9 +16,10 @@ from messaging import services
 from messaging.models import Conversation, Message
 from tests.factories import make_account, make_conversation, make_member, make_team
 from tests.routing.test_realtime import (  # noqa: F401 - the fixture is used by name
+    _close,
     _close_thread_connections,
     _open,
-    _received,
+    _settled,
     _world,
 )
 
@@ -73,13 +74,13 @@ async def test_an_account_transfer_tells_the_old_team_and_account_it_moved_away(
     # The old team's member (who does not serve the Bund) and the Bund's agent: moved away,
     # with nothing about the follower or where it went.
     for name in ("desk_agent", "bund_agent"):
-        event = _moved_away(conversation, await _received(screens[name]))
+        event = _moved_away(conversation, await _settled(screens[name], w[name]))
         assert "snippet" not in event and "handling_account_id" not in event
     # The new audience (and the brand-wide admin) see the transfer and its system line.
     line = await Message.objects.aget(conversation=conversation, direction="system")
     assert line.content == "→ Chengdu Taikoo Li\nGuest is moving to Chengdu tomorrow"
     for name in ("taikoo_agent", "admin"):
-        events = await _received(screens[name])
+        events = await _settled(screens[name], w[name])
         by_type = {e["type"]: e for e in events}
         assert len(events) == 2, events
         assert by_type["conversation"]["reason"] == "transferred"
@@ -87,9 +88,9 @@ async def test_an_account_transfer_tells_the_old_team_and_account_it_moved_away(
         assert by_type["message"]["message_id"] == line.pk
     # A member of neither the old nor the new place, and another brand: nothing.
     for name in ("bystander", "rival_admin"):
-        assert await _received(screens[name], wait=0.5) == []
+        assert await _settled(screens[name], w[name]) == []
     for screen in screens.values():
-        await screen.disconnect()
+        await _close(screen)
 
 
 async def test_a_team_transfer_over_rest_tells_only_the_old_team():
@@ -112,19 +113,19 @@ async def test_a_team_transfer_over_rest_tells_only_the_old_team():
     conversation = await Conversation.objects.aget(pk=w["conversation"].pk)
     assert conversation.team_id == w["concierge"].pk
 
-    _moved_away(conversation, await _received(screens["desk_agent"]))
+    _moved_away(conversation, await _settled(screens["desk_agent"], w["desk_agent"]))
     # The Bund's agent still sees it (same handling account): an ordinary change.
-    events = await _received(screens["bund_agent"])
+    events = await _settled(screens["bund_agent"], w["bund_agent"])
     assert [e["type"] for e in events if e["type"] == "conversation"] == ["conversation"]
     assert all(e.get("reason") != "moved_away" for e in events)
     (change,) = [e for e in events if e["type"] == "conversation"]
     assert change["reason"] == "transferred" and change["team_id"] == w["concierge"].pk
-    concierge = await _received(screens["concierge_agent"])
+    concierge = await _settled(screens["concierge_agent"], w["concierge_agent"])
     assert {e["type"] for e in concierge} == {"conversation", "message"}
     assert all(e.get("reason") != "moved_away" for e in concierge)
-    assert await _received(screens["bystander"], wait=0.5) == []
+    assert await _settled(screens["bystander"], w["bystander"]) == []
     for screen in screens.values():
-        await screen.disconnect()
+        await _close(screen)
 
 
 async def test_a_change_that_moves_nothing_tells_no_former_audience():
@@ -133,8 +134,8 @@ async def test_a_change_that_moves_nothing_tells_no_former_audience():
     admin_scope = await sync_to_async(scope_for_membership)(w["admin"])
     await sync_to_async(services.conversation_resolve)(
         scope=admin_scope, conversation=w["conversation"])
-    (event,) = await _received(desk_screen)
+    (event,) = await _settled(desk_screen, w["desk_agent"])
     assert event["reason"] == "resolved"
-    assert await _received(bystander_screen, wait=0.5) == []
-    await desk_screen.disconnect()
-    await bystander_screen.disconnect()
+    assert await _settled(bystander_screen, w["bystander"]) == []
+    await _close(desk_screen)
+    await _close(bystander_screen)

@@ -3,11 +3,18 @@
 Sockets are `WebsocketCommunicator`s on the real ASGI app (`config.asgi.application`) with
 the Redis channel layer; events are produced by messaging's real code paths (ingestion and
 services), which announce after commit, through the hooks routing subscribes to.
+
+Nothing here waits for a fixed time. A test waits for the event it expects (up to
+`DEADLINE`, far beyond what it takes), and "nothing else arrived" is shown by a marker
+sent to the socket's own group after the code under test returned: the layer keeps one
+channel's messages in order, so what the marker overtakes was never sent.
 """
 
 import asyncio
 import itertools
 import time
+import uuid
+from collections import Counter
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -34,6 +41,9 @@ from wechat.messages import parse_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 _msg_ids = itertools.count(int(time.time() * 1000))
+# How long a test waits for something that should happen: a slow machine makes the test
+# slower, not red.
+DEADLINE = 20.0
 
 
 @pytest.fixture(autouse=True)
@@ -58,27 +68,48 @@ async def _open(member: Membership) -> WebsocketCommunicator:
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"),
                (b"cookie", f"sessionid={cookie}".encode())]
     communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=DEADLINE)
     assert connected
-    hello = await communicator.receive_json_from()
+    hello = await communicator.receive_json_from(timeout=DEADLINE)
     assert hello["type"] == "hello" and hello["membership_id"] == member.pk
     return communicator
 
 
-async def _received(communicator: WebsocketCommunicator, wait: float = 1.0) -> list[dict]:
-    """Everything this socket got within `wait` seconds (presence aside). Polls the output
-    queue: a timed-out `receive_json_from` would cancel the application."""
+async def _close(communicator: WebsocketCommunicator) -> None:
+    # The consumer's disconnect (uncounting the socket, presence) runs to its end.
+    await communicator.disconnect(timeout=DEADLINE)
+
+
+async def _next(communicator: WebsocketCommunicator, count: int = 1) -> list[dict]:
+    """The next `count` events this socket gets (presence aside), waiting for each."""
     got: list[dict] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    while loop.time() < deadline:
-        if communicator.output_queue.empty():
-            await asyncio.sleep(0.02)
-            continue
-        event = await communicator.receive_json_from()
+    while len(got) < count:
+        event = await communicator.receive_json_from(timeout=DEADLINE)
         if event["type"] != "presence":
             got.append(event)
     return got
+
+
+async def _settled(communicator: WebsocketCommunicator, member: Membership, *,
+                   presence: bool = False) -> list[dict]:
+    """Everything the socket got before a marker sent to `member`'s group now (presence
+    aside unless asked for): all that was sent to it before this call, and nothing more."""
+    marker = {"type": "marker", "id": uuid.uuid4().hex}
+    await get_channel_layer().group_send(agent_group(member.pk),
+                                         {"type": CONSOLE_EVENT, "payload": marker})
+    got: list[dict] = []
+    while (event := await communicator.receive_json_from(timeout=DEADLINE)) != marker:
+        if presence or event["type"] != "presence":
+            got.append(event)
+    return got
+
+
+async def _eventually(condition, what: str) -> None:  # noqa: ANN001
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE
+    while not condition():
+        assert loop.time() < deadline, what
+        await asyncio.sleep(0.01)
 
 
 def _inbound_text(account, openid: str, content: str):  # noqa: ANN001, ANN202
@@ -125,7 +156,7 @@ async def test_a_follower_message_reaches_exactly_the_screens_that_may_see_it():
     conversation = await Conversation.objects.aget(follower__openid="o_guest_1")
 
     for name in ("bund_agent", "admin"):
-        events = await _received(screens[name])
+        events = await _settled(screens[name], w[name])
         by_type = {e["type"]: e for e in events}
         assert by_type["message"] == {
             "type": "message", "conversation_id": conversation.pk,
@@ -136,10 +167,10 @@ async def test_a_follower_message_reaches_exactly_the_screens_that_may_see_it():
         assert by_type["conversation"]["reason"] == "opened"
         assert by_type["conversation"]["conversation_id"] == conversation.pk
     for name in ("taikoo_agent", "rival_admin"):
-        assert await _received(screens[name], wait=0.5) == []
+        assert await _settled(screens[name], w[name]) == []
     assert not ingested.duplicate
     for screen in screens.values():
-        await screen.disconnect()
+        await _close(screen)
 
 
 async def test_an_assignment_reaches_a_team_member_who_does_not_serve_the_account():
@@ -154,13 +185,13 @@ async def test_an_assignment_reaches_a_team_member_who_does_not_serve_the_accoun
     await sync_to_async(services.conversation_assign)(
         scope=admin_scope, conversation=conversation, assignee=w["team_agent"])
 
-    (event,) = await _received(team_screen)
+    (event,) = await _settled(team_screen, w["team_agent"])
     assert event["type"] == "conversation" and event["reason"] == "assigned"
     assert event["assignee_id"] == w["team_agent"].pk
     assert event["team_id"] == w["team"].pk
-    assert await _received(taikoo_screen, wait=0.5) == []
-    await team_screen.disconnect()
-    await taikoo_screen.disconnect()
+    assert await _settled(taikoo_screen, w["taikoo_agent"]) == []
+    await _close(team_screen)
+    await _close(taikoo_screen)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -183,8 +214,8 @@ def test_the_audience_is_exactly_who_the_selectors_let_read_the_conversation():
 
 async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeypatch):
     w = await sync_to_async(_world)()
-    gate, slow = asyncio.Event(), set()
-    deliver = ConsoleConsumer.deliver
+    gate, slow, relayed = asyncio.Event(), set(), Counter()
+    deliver, relay = ConsoleConsumer.deliver, ConsoleConsumer.console_event
 
     async def stalled_deliver(self, payload: dict) -> None:  # noqa: ANN001
         # Stands in for a socket whose reader stopped: its sends never complete.
@@ -192,7 +223,12 @@ async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeyp
             await gate.wait()
         await deliver(self, payload)
 
+    async def counted_relay(self, event: dict) -> None:  # noqa: ANN001
+        await relay(self, event)
+        relayed[self.membership_id] += 1
+
     monkeypatch.setattr(ConsoleConsumer, "deliver", stalled_deliver)
+    monkeypatch.setattr(ConsoleConsumer, "console_event", counted_relay)
     monkeypatch.setattr(ConsoleConsumer, "QUEUE_SIZE", 5)
     slow_screen, fast_screen = await _open(w["bund_agent"]), await _open(w["admin"])
     slow.add(w["bund_agent"].pk)
@@ -204,20 +240,23 @@ async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeyp
             await layer.group_send(agent_group(w[member].pk),
                                    {"type": CONSOLE_EVENT, "payload": event})
 
-    fast = await _received(fast_screen)
+    fast = await _next(fast_screen, 30)
     assert [e["message_id"] for e in fast] == list(range(30))
-    assert await slow_screen.receive_nothing(timeout=0.3)
+    # The stalled socket has taken all 30 from the layer (the reader never waits on it)...
+    await _eventually(lambda: relayed[w["bund_agent"].pk] == 30,
+                      "the stalled socket's reader fell behind")
+    assert slow_screen.output_queue.empty()  # ...and sent none
     gate.set()
-    got = await _received(slow_screen)
+    got = await _next(slow_screen, 2)
     # The one in flight when it stalled, then one overflow instead of the rest.
     assert [e["type"] for e in got] == ["message", "overflow"]
-    # Once told, the socket takes events again.
+    # Once told, the socket takes events again, and nothing else came first.
     await layer.group_send(agent_group(w["bund_agent"].pk), {
         "type": CONSOLE_EVENT, "payload": {"type": "message", "message_id": 99}})
-    assert await slow_screen.receive_json_from(timeout=2) == {"type": "message",
-                                                               "message_id": 99}
-    await slow_screen.disconnect()
-    await fast_screen.disconnect()
+    assert await _next(slow_screen) == [{"type": "message", "message_id": 99}]
+    assert await _settled(fast_screen, w["admin"]) == []
+    await _close(slow_screen)
+    await _close(fast_screen)
 
 
 async def test_a_redis_read_timeout_costs_a_resync_not_the_socket(monkeypatch):
@@ -235,16 +274,16 @@ async def test_a_redis_read_timeout_costs_a_resync_not_the_socket(monkeypatch):
     # The socket's current read is already waiting; the next one fails.
     monkeypatch.setattr(RedisChannelLayer, "receive", flaky_receive)
     group = agent_group(w["bund_agent"].pk)
-    for n in (1, 2):
-        await layer.group_send(group, {"type": CONSOLE_EVENT,
-                                       "payload": {"type": "message", "message_id": n}})
-        await asyncio.sleep(0.3)
-    assert await _received(screen) == [
-        {"type": "message", "message_id": 1},
-        {"type": "overflow"},
-        {"type": "message", "message_id": 2},
-    ]
-    await screen.disconnect()
+    await layer.group_send(group, {"type": CONSOLE_EVENT,
+                                   "payload": {"type": "message", "message_id": 1}})
+    # The read after it fails: the screen is told to reload, and the socket lives on.
+    assert await _next(screen, 2) == [{"type": "message", "message_id": 1},
+                                      {"type": "overflow"}]
+    await layer.group_send(group, {"type": CONSOLE_EVENT,
+                                   "payload": {"type": "message", "message_id": 2}})
+    assert await _next(screen) == [{"type": "message", "message_id": 2}]
+    assert await _settled(screen, w["bund_agent"]) == []
+    await _close(screen)
 
 
 async def test_presence_follows_the_switch_and_the_last_socket():
@@ -254,35 +293,36 @@ async def test_presence_follows_the_switch_and_the_last_socket():
     peer, rival = await _open(w["admin"]), await _open(w["rival_admin"])
 
     first = await _open(agent)
-    assert await peer.receive_json_from(timeout=2) == {
+    assert await peer.receive_json_from(timeout=DEADLINE) == {
         "type": "presence", "membership_id": agent.pk, "presence": "online"}
     second = await _open(agent)
     await first.send_json_to({"type": "presence", "presence": "away"})
-    assert await peer.receive_json_from(timeout=2) == {
+    assert await peer.receive_json_from(timeout=DEADLINE) == {
         "type": "presence", "membership_id": agent.pk, "presence": "away"}
     assert (await Membership.objects.aget(pk=agent.pk)).presence == "away"
 
-    await first.disconnect()
-    assert await peer.receive_nothing(timeout=0.3)  # the second tab is still open
+    await _close(first)
+    # The second tab is still open: closing the first said nothing.
+    assert await _settled(peer, w["admin"], presence=True) == []
     assert (await Membership.objects.aget(pk=agent.pk)).presence == "away"
-    await second.disconnect()
-    assert await peer.receive_json_from(timeout=2) == {
+    await _close(second)
+    assert await peer.receive_json_from(timeout=DEADLINE) == {
         "type": "presence", "membership_id": agent.pk, "presence": "offline"}
     assert (await Membership.objects.aget(pk=agent.pk)).presence == "offline"
-    assert await rival.receive_nothing(timeout=0.3)
-    await peer.disconnect()
-    await rival.disconnect()
+    assert await _settled(rival, w["rival_admin"], presence=True) == []
+    await _close(peer)
+    await _close(rival)
 
 
 async def test_hello_is_answered_with_a_resync_counting_what_was_missed():
     w = await sync_to_async(_world)()
     screen = await _open(w["bund_agent"])
     await screen.send_json_to({"type": "ping"})
-    assert await screen.receive_json_from() == {"type": "pong"}
+    assert await _next(screen) == [{"type": "pong"}]
     await screen.send_json_to({"type": "hello", "since": None})
-    first = await screen.receive_json_from()
+    (first,) = await _next(screen)
     assert first["type"] == "resync" and first["missed"] is None
-    await screen.disconnect()
+    await _close(screen)
 
     # Away: a message arrives on the Bund and one on the rival brand.
     await sync_to_async(_inbound_text)(w["bund"], "o_guest_4", "are you there?")
@@ -290,9 +330,10 @@ async def test_hello_is_answered_with_a_resync_counting_what_was_missed():
 
     screen = await _open(w["bund_agent"])
     await screen.send_json_to({"type": "hello", "since": first["now"]})
-    resync = next(e for e in await _received(screen) if e["type"] == "resync")
+    (resync,) = await _next(screen)
+    assert resync["type"] == "resync"
     assert resync["missed"] == 1 and resync["since"] == first["now"]
-    await screen.disconnect()
+    await _close(screen)
 
 
 async def test_an_agent_of_another_brand_cannot_listen_in_by_choosing_a_brand():
@@ -309,9 +350,9 @@ async def test_an_agent_of_another_brand_cannot_listen_in_by_choosing_a_brand():
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"),
                (b"cookie", f"sessionid={cookie}".encode())]
     communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
-    assert (await communicator.connect())[0]
-    hello = await communicator.receive_json_from()
+    assert (await communicator.connect(timeout=DEADLINE))[0]
+    hello = await communicator.receive_json_from(timeout=DEADLINE)
     assert hello["brand_id"] == w["rival"].brand_id
     await sync_to_async(_inbound_text)(w["bund"], "o_guest_5", "secret")
-    assert await _received(communicator, wait=0.5) == []
-    await communicator.disconnect()
+    assert await _settled(communicator, w["rival_admin"]) == []
+    await _close(communicator)

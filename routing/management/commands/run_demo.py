@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import requests
 import uvicorn
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import OfficialAccount, PlatformApp
 from followers.models import Follower
@@ -43,6 +43,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: object, host: str, port: int, **options: object) -> None:
+        if not settings.DEBUG:
+            # Production settings would redirect the demo's plain HTTP to HTTPS and refuse
+            # its development keys; production runs the Procfile's processes instead.
+            raise CommandError(
+                "run_demo needs DEBUG=1 (`make demo` sets it); DEBUG is off by default"
+            )
         sandbox_url = urlparse(settings.WECHAT_API_BASE)
         sb_host, sb_port = sandbox_url.hostname or "127.0.0.1", sandbox_url.port or 8701
         if sb_host in ("127.0.0.1", "localhost") and _port_free(sb_host, sb_port):

@@ -1,0 +1,86 @@
+"""Who may see a conversation: one rule, read two ways.
+
+A member of the conversation's brand sees it when any of these holds:
+
+1. they see the whole brand: an owner or admin, or a member who serves no account in
+   particular ("none = all", DESIGN.md); brand API keys see the whole brand too;
+2. they serve its *handling* account (after an account-to-account transfer that is the
+   new account, not the one the follower writes to);
+3. they belong to its team;
+4. they are its assignee.
+
+The selectors, the services, the console's real-time audience and every count use the
+two readings below, and nothing else: `visible_to(scope)` filters conversations for one
+requester; `audience(place)` finds the members who see a conversation placed somewhere.
+`tests/messaging/test_visibility_rule.py` walks every path and checks they agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.models import BRAND_WIDE_ROLES, Membership, Team
+from accounts.scope import Scope
+
+_Served = Membership.accounts.through
+_TeamMembers = Membership.teams.through
+
+
+@dataclass(frozen=True)
+class Place:
+    """What decides who sees a conversation: its brand, handling account, team and
+    assignee."""
+
+    brand_id: int
+    handling_account_id: int | None
+    team_id: int | None
+    assignee_id: int | None
+
+    @classmethod
+    def of(cls, conversation: object) -> Place:
+        return cls(
+            brand_id=conversation.brand_id,  # type: ignore[attr-defined]
+            handling_account_id=conversation.handling_account_id,  # type: ignore[attr-defined]
+            team_id=conversation.team_id,  # type: ignore[attr-defined]
+            assignee_id=conversation.assignee_id,  # type: ignore[attr-defined]
+        )
+
+
+def visible_to(scope: Scope) -> Q:
+    """The rule as a filter on conversations, for one requester (and the brand)."""
+    brand = Q(brand_id=scope.brand_id)
+    if scope.account_ids is None:  # ground 1 (scope_for_membership folds "none = all" in)
+        return brand
+    grounds = Q(handling_account_id__in=scope.account_ids)  # ground 2
+    if scope.membership is not None:
+        grounds |= Q(team_id__in=Team.objects.filter(members=scope.membership).values("pk"))
+        grounds |= Q(assignee_id=scope.membership.pk)  # ground 4
+    return brand & grounds
+
+
+def audience(place: Place) -> QuerySet[Membership]:
+    """The rule read the other way: the members who see a conversation at ``place``."""
+    serves_some = Exists(_Served.objects.filter(membership_id=OuterRef("pk")))
+    grounds = Q(role__in=BRAND_WIDE_ROLES) | ~serves_some  # ground 1
+    if place.handling_account_id is not None:
+        grounds |= Exists(_Served.objects.filter(  # ground 2
+            membership_id=OuterRef("pk"), officialaccount_id=place.handling_account_id))
+    if place.team_id is not None:
+        grounds |= Exists(_TeamMembers.objects.filter(  # ground 3
+            membership_id=OuterRef("pk"), team_id=place.team_id))
+    if place.assignee_id is not None:
+        grounds |= Q(pk=place.assignee_id)  # ground 4
+    return Membership.objects.filter(grounds, brand_id=place.brand_id)
+
+
+def audience_ids(place: Place) -> list[int]:
+    return sorted(audience(place).values_list("pk", flat=True))
+
+
+def may_hold(member: Membership, place: Place) -> bool:
+    """Whether ``member`` may be given a conversation at ``place``: whether they would see
+    it without being its assignee (an assignment cannot be its own justification)."""
+    unassigned = Place(place.brand_id, place.handling_account_id, place.team_id, None)
+    return audience(unassigned).filter(pk=member.pk).exists()
