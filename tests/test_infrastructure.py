@@ -70,3 +70,19 @@ def test_production_refuses_to_start_with_the_development_secret_key():
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("lock", ["requirements.lock", "requirements-test.lock"])
+def test_the_locks_name_no_folder_of_the_machine_they_were_made_on(lock: str) -> None:
+    text = (Path(__file__).resolve().parent.parent / lock).read_text()
+    options = [line for line in text.splitlines() if line.startswith("-")]
+    assert options == []  # no --find-links, --index-url or --extra-index-url
+    assert "file://" not in text and "/opt/" not in text
+
+
+def test_the_product_lock_pins_no_test_tool() -> None:
+    root = Path(__file__).resolve().parent.parent
+    pinned = {line.split("==")[0] for line in (root / "requirements.lock").read_text().splitlines()
+              if "==" in line and not line.startswith(" ")}
+    assert not pinned & {"pytest", "playwright", "schemathesis", "daphne", "hypothesis", "ruff"}
+    assert {"django", "celery", "pillow", "xmltodict"} <= pinned
