@@ -8,14 +8,13 @@ import pytest
 from allauth.mfa.models import Authenticator
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from accounts import services
 from accounts.models import Brand, Invitation
 from config.asgi import application
 from messaging.models import Conversation
 from tests.factories import make_brand, make_member, make_user
+from tests.routing.socket_support import close_thread_connections, session_cookie  # noqa: F401
 
 SETUP_PATH = "/auth/2fa/totp/activate/"
 
@@ -128,25 +127,6 @@ def test_a_brand_that_does_not_require_two_factor_lets_members_in(client, two_br
 # --- the console websocket -------------------------------------------------------------
 
 
-@pytest.fixture
-async def _close_thread_connections():
-    # sync_to_async runs the ORM in a worker thread whose connection would otherwise
-    # outlive the test database.
-    yield
-    from django.db import connections
-
-    await sync_to_async(connections.close_all)()
-
-
-def _session_cookie(user) -> str:  # noqa: ANN001
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return session.session_key
-
-
 def _socket_member(*, require_mfa: bool, totp: bool) -> str:
     brand = make_brand()
     if require_mfa:
@@ -155,7 +135,7 @@ def _socket_member(*, require_mfa: bool, totp: bool) -> str:
     make_member(brand=brand, user=user)
     if totp:
         _give_totp(user)
-    return _session_cookie(user)
+    return session_cookie(user)
 
 
 def _communicator(cookie: str) -> WebsocketCommunicator:
@@ -165,7 +145,7 @@ def _communicator(cookie: str) -> WebsocketCommunicator:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("_close_thread_connections")
+@pytest.mark.usefixtures("close_thread_connections")
 async def test_the_console_socket_refuses_a_member_without_two_factor(caplog):
     cookie = await sync_to_async(_socket_member)(require_mfa=True, totp=False)
     communicator = _communicator(cookie)
@@ -177,7 +157,7 @@ async def test_the_console_socket_refuses_a_member_without_two_factor(caplog):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("_close_thread_connections")
+@pytest.mark.usefixtures("close_thread_connections")
 async def test_the_console_socket_lets_a_member_with_totp_in():
     cookie = await sync_to_async(_socket_member)(require_mfa=True, totp=True)
     communicator = _communicator(cookie)

@@ -104,3 +104,4 @@ def counts() -> dict[str, int]:
         "messages": Message.objects.count(),
         "follow_events": FollowEvent.objects.count(),
     }
+

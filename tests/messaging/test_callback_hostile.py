@@ -1,6 +1,5 @@
 """Every push we refuse: a clear 4xx, a log line with the reason, nothing stored."""
 
-import logging
 import time
 
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from accounts import services
 from messaging.models import Inbound
 from tests.factories import make_account, make_brand, owner_scope
-from tests.messaging.callback_support import counts, post, signed, text_message
+from tests.messaging.callback_support import post, signed, text_message
 from wechat import crypto
 from wechat.xmlutil import MAX_BODY_BYTES
 
@@ -24,24 +23,6 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 @pytest.fixture
 def account():
     return make_account(brand=make_brand(), message_mode="safe")
-
-
-@pytest.fixture
-def refused(client, caplog):
-    """refused(account, query, body) -> the response, asserting the log line and counts."""
-
-    def check(account_or_appid, query, body, *, status, reason, **extra):
-        before = counts()
-        with caplog.at_level(logging.WARNING, logger="messaging.views"):
-            response = post(client, account_or_appid, query, body, **extra)
-        assert response.status_code == status, response.content
-        assert reason in response.content.decode()
-        lines = [r for r in caplog.records if r.getMessage() == "callback refused"]
-        assert lines and reason in lines[-1].reason
-        assert counts() == before
-        return response
-
-    return check
 
 
 def test_a_valid_safe_mode_push_is_stored(client, account):

@@ -46,24 +46,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REAL_OPENID = "o9AgO5Kd5ggOC-bXrbNODIiE3bGY"
 
 
-@pytest.fixture
-def refused(client, caplog):
-    """refused(account, query, body) -> the response, asserting the log line and counts."""
-
-    def check(account, query, body, *, status, reason, **extra):
-        before = counts()
-        with caplog.at_level(logging.WARNING, logger="messaging.views"):
-            response = post(client, account, query, body, **extra)
-        assert response.status_code == status, response.content
-        assert reason in response.content.decode()
-        lines = [r for r in caplog.records if r.getMessage() == "callback refused"]
-        assert lines and reason in lines[-1].reason
-        assert counts() == before
-        return response
-
-    return check
-
-
 def _opened(account: OfficialAccount, response: Any) -> dict:
     """The passive reply in ``response``, decrypted when it is encrypted."""
     assert response.content != b"success", "answered success, not a reply"

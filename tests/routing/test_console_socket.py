@@ -2,33 +2,14 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from config.asgi import application
 from routing.events import brand_group
 from tests.factories import make_brand, make_member
+from tests.routing.socket_support import close_thread_connections, session_cookie  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def _close_thread_connections():
-    # sync_to_async runs the ORM in a worker thread whose connection would otherwise
-    # outlive the test database.
-    yield
-    from django.db import connections
-
-    await sync_to_async(connections.close_all)()
-
-
-def _session_cookie(user) -> str:  # noqa: ANN001
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return session.session_key
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("close_thread_connections")]
 
 
 def _communicator(cookie: str | None) -> WebsocketCommunicator:
@@ -49,7 +30,7 @@ async def test_a_member_joins_their_brand_group_and_only_that():
     brand_a = await sync_to_async(make_brand)(name="Socket A")
     brand_b = await sync_to_async(make_brand)(name="Socket B")
     member = await sync_to_async(make_member)(brand=brand_a)
-    cookie = await sync_to_async(_session_cookie)(member.user)
+    cookie = await sync_to_async(session_cookie)(member.user)
     communicator = _communicator(cookie)
     connected, _ = await communicator.connect()
     assert connected

@@ -21,7 +21,6 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from channels_redis.core import RedisChannelLayer
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -37,34 +36,19 @@ from routing.consumers import SOCKETS_KEY, ConsoleConsumer
 from routing.events import CONSOLE_EVENT, agent_group
 from routing.realtime import audience
 from tests.factories import make_account, make_brand, make_member, make_team
+from tests.routing.socket_support import close_thread_connections, session_cookie  # noqa: F401
 from wechat.messages import parse_message
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("close_thread_connections")]
 _msg_ids = itertools.count(int(time.time() * 1000))
 # How long a test waits for something that should happen: a slow machine makes the test
 # slower, not red.
 DEADLINE = 20.0
 
 
-@pytest.fixture(autouse=True)
-async def _close_thread_connections():
-    yield
-    from django.db import connections
-
-    await sync_to_async(connections.close_all)()
-
-
-def _session_cookie(user) -> str:  # noqa: ANN001
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return session.session_key
-
-
 async def _open(member: Membership) -> WebsocketCommunicator:
-    cookie = await sync_to_async(_session_cookie)(member.user)
+    cookie = await sync_to_async(session_cookie)(member.user)
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"),
                (b"cookie", f"sessionid={cookie}".encode())]
     communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
@@ -340,7 +324,7 @@ async def test_an_agent_of_another_brand_cannot_listen_in_by_choosing_a_brand():
     w = await sync_to_async(_world)()
     # The session names brand A, but the member belongs to brand B only.
     def cookie_naming_brand_a() -> str:
-        key = _session_cookie(w["rival_admin"].user)
+        key = session_cookie(w["rival_admin"].user)
         store = SessionStore(session_key=key)
         store["active_brand_id"] = w["bund"].brand_id
         store.save()
