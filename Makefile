@@ -54,7 +54,7 @@ lock:
 	$(VENV)/bin/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		-o requirements.lock pyproject.toml
 	$(VENV)/bin/pip-compile -q --extra test --strip-extras --no-emit-index-url \
-		--no-emit-find-links -o requirements-test.lock pyproject.toml
+		--no-emit-find-links -c requirements.lock -o requirements-test.lock pyproject.toml
 
 messages: install-test
 	bash scripts/messages.sh

@@ -84,5 +84,17 @@ def test_the_product_lock_pins_no_test_tool() -> None:
     root = Path(__file__).resolve().parent.parent
     pinned = {line.split("==")[0] for line in (root / "requirements.lock").read_text().splitlines()
               if "==" in line and not line.startswith(" ")}
+    # daphne too: only channels.testing imports it, so it is a test tool here.
     assert not pinned & {"pytest", "playwright", "schemathesis", "daphne", "hypothesis", "ruff"}
     assert {"django", "celery", "pillow", "xmltodict"} <= pinned
+
+
+def test_the_test_lock_runs_the_product_on_the_product_s_pins() -> None:
+    root = Path(__file__).resolve().parent.parent
+
+    def pins(name: str) -> dict[str, str]:
+        lines = (root / name).read_text().splitlines()
+        return dict(line.split("==", 1) for line in lines if "==" in line and line[0] != " ")
+
+    product, test = pins("requirements.lock"), pins("requirements-test.lock")
+    assert {name: test.get(name) for name in product} == product
