@@ -15,15 +15,11 @@ from accounts.scope import scope_for_membership
 from messaging import services
 from messaging.models import Conversation, Message
 from tests.factories import make_account, make_conversation, make_member, make_team
-from tests.routing.test_realtime import (  # noqa: F401 - the fixture is used by name
-    _close,
-    _close_thread_connections,
-    _open,
-    _settled,
-    _world,
-)
+from tests.routing.socket_support import close_thread_connections  # noqa: F401 - fixture
+from tests.routing.test_realtime import _close, _open, _settled, _world
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("close_thread_connections")]
 
 
 def _desk() -> dict:
