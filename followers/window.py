@@ -2,9 +2,12 @@
 
 A follower's message opens the long window: 5 sends within 48 hours, renewed by each
 message. A follow, a QR scan or a menu click (click, scancode_push, scancode_waitmsg)
-opens the short one: 3 sends within a minute. VIEW opens nothing. When both are open the
-short quota is spent first, as the platform (and our sandbox) does. Outside both the
+opens the short one: 3 sends within a minute. VIEW opens nothing. Outside both the
 platform answers 45015, with the quota spent 45047; we refuse before calling it.
+
+The quotas, spans and how two open windows count together are ``wechat.windows``, the
+rules the sandbox enforces too: we predict with exactly what we test against. Today two
+open windows allow the larger quota, not the sum (the reference is silent; see there).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from typing import Literal
 from django.utils.translation import gettext_lazy as _
 
 from followers.models import Follower
+from wechat import windows
 
-LONG_WINDOW = timedelta(hours=48)
-LONG_SENDS = 5
-SHORT_WINDOW = timedelta(minutes=1)
-SHORT_SENDS = 3
+LONG_WINDOW = timedelta(seconds=windows.LONG_SECONDS)
+LONG_SENDS = windows.LONG_SENDS
+SHORT_WINDOW = timedelta(seconds=windows.SHORT_SECONDS)
+SHORT_SENDS = windows.SHORT_SENDS
 
 Trigger = Literal["message", "follow", "scan", "click"]
 SHORT_TRIGGERS = frozenset({"follow", "scan", "click"})
@@ -100,21 +104,23 @@ def window_state(*, follower: Follower, now: datetime) -> WindowState:
     )
     if not follower.subscribed:
         return WindowState(False, None, 0, "", str(REASON_UNFOLLOWED))
-    if short_left + long_left == 0:
+    sends_left = windows.sends_left([short_left, long_left])
+    if sends_left == 0:
         reason = REASON_USED_UP if short_running or long_running else REASON_OUTSIDE
         return WindowState(False, None, 0, "", str(reason))
     ends = [end for left, end in ((short_left, short_end), (long_left, long_end)) if left]
     return WindowState(
         open=True,
         expires_at=max(ends),  # type: ignore[type-var]
-        sends_left=short_left + long_left,
+        sends_left=sends_left,
         kind="short" if short_left else "long",
         reason="",
     )
 
 
 def window_consume(*, follower: Follower, now: datetime) -> None:
-    """Spend one send, the short quota first; raises WindowClosed when none is left.
+    """Spend one send from the windows ``wechat.windows`` charges it to; raises
+    WindowClosed when none is left.
 
     The caller must hold the follower row locked FOR UPDATE, so two agents replying at
     once cannot both spend the last send.
@@ -122,9 +128,13 @@ def window_consume(*, follower: Follower, now: datetime) -> None:
     state = window_state(follower=follower, now=now)
     if not state.open:
         raise WindowClosed(state.reason)
-    if state.kind == "short":
-        follower.short_window_sends += 1
-        follower.save(update_fields=["short_window_sends"])
-    else:
-        follower.window_sends += 1
-        follower.save(update_fields=["window_sends"])
+    short_left = _left(follower.short_window_opened_at, follower.short_window_sends,
+                       SHORT_WINDOW, SHORT_SENDS, now)[0]
+    long_left = _left(follower.window_opened_at, follower.window_sends, LONG_WINDOW,
+                      LONG_SENDS, now)[0]
+    # The same order as the sandbox: the window that closes first first.
+    counters = ("short_window_sends", "window_sends")
+    charged = [counters[i] for i in windows.windows_charged([short_left, long_left])]
+    for name in charged:
+        setattr(follower, name, getattr(follower, name) + 1)
+    follower.save(update_fields=charged)

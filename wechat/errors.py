@@ -95,8 +95,11 @@ class ClientMsgIdRetryTooSoon(WeChatError):
     """45066: the same clientmsgid was sent less than a minute ago.
 
     The platform knows the id, so the broadcast was most likely accepted, but the answer
-    carries no msg_id and is not proof. Repeat the same call after a minute: 45065 then
-    confirms it (with the msg_id), a success means the first one had not gone through.
+    carries no msg_id and is not proof. The client waits the minute out and repeats the
+    call itself (``RetryPolicy.too_soon_wait``): 45065 then confirms it with the msg_id,
+    a success means the first one had not gone through. Raised only when that repeat is
+    answered 45066 again, or the policy forbids the wait; the caller then repeats the same
+    call, with the same clientmsgid, a minute or more later.
     """
 
 
@@ -106,6 +109,10 @@ class TagLimit(WeChatError):
 
 class ApiUnauthorized(WeChatError):
     """The account (or the third-party platform) lacks the permission for this API."""
+
+
+class QuotaResetRefused(WeChatError):
+    """48006: the month's 10 quota resets (``clear_quota``) are used up."""
 
 
 class RefreshTokenInvalid(WeChatError):
@@ -133,7 +140,7 @@ class TypingRefused(WeChatError):
 
 
 class KfError(WeChatError):
-    """Customer-service account or session errors (65400-65415)."""
+    """Customer-service account, invitation or session errors (65400-65415)."""
 
 
 class TransportError(WeChatException):
@@ -190,11 +197,29 @@ ERRORS: dict[int, tuple[type[WeChatError], str]] = {
         "the server's IP is not on the account's IP allow-list: add it under "
         "Settings > Basic configuration",
     ),
-    89501: (IpNotWhitelisted, "an administrator must confirm this server's IP in WeChat"),
+    61004: (
+        IpNotWhitelisted,
+        "the server's IP is not on the third-party platform's IP allow-list: add it in the "
+        "platform's settings on open.weixin.qq.com",
+    ),
+    89501: (
+        IpNotWhitelisted,
+        "this server's IP is waiting for an administrator's confirmation in WeChat",
+    ),
     89502: (IpNotWhitelisted, "an administrator has not yet confirmed this server's IP"),
-    89503: (IpNotWhitelisted, "this server's IP is waiting for an administrator's confirmation"),
-    89506: (IpNotWhitelisted, "an administrator refused this server's IP"),
-    89507: (IpNotWhitelisted, "an administrator refused this server's IP for the next hour"),
+    89503: (
+        IpNotWhitelisted,
+        "calls from this server's IP need an administrator's confirmation: WeChat has asked "
+        "the administrator",
+    ),
+    89506: (
+        IpNotWhitelisted,
+        "an administrator refused this server's IP twice in 24 hours: it is blocked for a day",
+    ),
+    89507: (
+        IpNotWhitelisted,
+        "an administrator refused this server's IP: it is blocked for an hour",
+    ),
     45009: (DailyLimitReached, "the daily call limit for this WeChat API is used up"),
     45011: (RateLimited, "WeChat is being called too often; slow down"),
     45015: (OutsideWindow, "outside the 48-hour window: the follower must write first"),
@@ -219,9 +244,15 @@ ERRORS: dict[int, tuple[type[WeChatError], str]] = {
     45067: (InvalidRequest, "the broadcast id (clientmsgid) is longer than 64 bytes"),
     40032: (InvalidRequest, "the list of followers has the wrong size for this call"),
     40033: (InvalidRequest, "the request contains characters WeChat refuses"),
-    40036: (TemplateError, "the template id is not valid"),
+    40036: (TemplateError, "the template id has the wrong length"),
     40037: (TemplateError, "the template id is not valid"),
     40007: (InvalidRequest, "the media id is not valid"),
+    40092: (InvalidRequest, "the remark must be under 30 bytes (about 10 Chinese characters)"),
+    # Not in the reference's tables; developers report it past the permanent QR cap
+    # (secondary: the sandbox README's Interpretations).
+    45029: (InvalidRequest, "the account has reached its 100,000 permanent QR codes"),
+    45083: (InvalidRequest, "the broadcast speed must be between 0 and 4"),
+    45084: (InvalidRequest, "the broadcast speed is missing"),
     45056: (TagLimit, "the account already has the maximum of 100 tags"),
     45057: (TagLimit, "the tag has more than 100,000 followers: untag them before deleting"),
     45058: (TagLimit, "system tags cannot be changed"),
@@ -233,9 +264,9 @@ ERRORS: dict[int, tuple[type[WeChatError], str]] = {
     45080: (TypingRefused, "the follower has not interacted in the last 30 seconds"),
     45081: (TypingRefused, "the typing indicator is already on"),
     48001: (ApiUnauthorized, "the account has not been granted this permission"),
-    48004: (ApiUnauthorized, "this API is banned for the account"),
+    48004: (ApiUnauthorized, "this API is banned for the account: see mp.weixin.qq.com"),
+    48006: (QuotaResetRefused, "the 10 quota resets of this month are used up"),
     61003: (ApiUnauthorized, "the account has not authorised the platform"),
-    61004: (ApiUnauthorized, "the account has not granted the platform this permission"),
     61007: (ApiUnauthorized, "this API is not granted to the third-party platform"),
     61005: (ComponentTicketInvalid, "the component ticket has expired: wait for the next one"),
     61006: (ComponentTicketInvalid, "the component ticket is not valid: wait for the next one"),
@@ -243,15 +274,49 @@ ERRORS: dict[int, tuple[type[WeChatError], str]] = {
         RefreshTokenInvalid,
         "the account's authorisation is no longer valid: ask its admin to authorise again",
     ),
+    42007: (
+        RefreshTokenInvalid,
+        "the WeChat user changed their password, which voided the authorisation: ask for "
+        "it again",
+    ),
     65316: (MenuError, "conditional menus may link to at most three domains"),
     65320: (MenuError, "conditional menus may only match on tag or platform"),
     65400: (KfError, "the new customer-service feature is not enabled"),
     65401: (KfError, "the customer-service account is not valid"),
     65402: (KfError, "the customer-service account is not bound to a WeChat user"),
+    65403: (KfError, "the customer-service nickname is not allowed"),
+    65404: (KfError, "the customer-service account name is not allowed"),
+    65405: (KfError, "the account already has the maximum number of customer-service accounts"),
+    65406: (KfError, "this customer-service account already exists"),
+    65407: (KfError, "the invited WeChat user is already an agent of this account"),
+    65408: (KfError, "this WeChat user already has an invitation from the account"),
+    65409: (KfError, "the WeChat id is not valid"),
+    65410: (KfError, "the invited WeChat user is already an agent of five accounts"),
+    65411: (KfError, "the customer-service account already has an invitation waiting"),
+    65412: (KfError, "the customer-service account is already bound to a WeChat user"),
     65413: (KfError, "the follower has no customer-service session"),
     65414: (KfError, "the follower is being served by another agent"),
     65415: (KfError, "the customer-service agent is offline"),
 }
+
+
+# Every errcode /work/shared/wechat-protocol.md names: the §12 table and the codes of §3-§11
+# and §13 (40033 from the introduction, 89503 from §3.1). Each one has a class in ERRORS,
+# a way for the sandbox to produce it (tests/wechat/test_every_errcode.py) and a row in the
+# sandbox README's failure table. Not errcodes, so not here: the ``err(NNNNN)`` review
+# statuses of MASSSENDJOBFINISH (§5.6).
+REFERENCE_CODES: frozenset[int] = frozenset({
+    -1,
+    40001, 40002, 40003, 40013, 40014, 40032, 40033, 40036, 40037, 40092, 40125, 40164,
+    41001, 42001, 42007, 43004, 43019,
+    45009, 45011, 45015, 45028, 45047,
+    45056, 45057, 45058, 45059, 45157, 45158, 45159,
+    45065, 45066, 45067, 45072, 45080, 45081, 45083, 45084,
+    46004, 48001, 48002, 48004, 48006, 49003, 50002,
+    61003, 61004, 61005, 61006, 61007, 61023,
+    65316, 65320, *range(65400, 65416),
+    89501, 89502, 89503, 89506, 89507,
+})
 
 
 def error_for(errcode: int, errmsg: str, path: str | None = None) -> WeChatError:

@@ -1,5 +1,6 @@
 """The reply window (wechat-protocol.md §4): 5 sends / 48 h after a message, 3 / 1 minute
-after a follow, scan or click, none after VIEW; the short quota is spent first."""
+after a follow, scan or click, none after VIEW; two open windows allow the larger quota,
+not the sum (the rule of wechat.windows, shared with the sandbox)."""
 
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from followers.services import follower_upsert
 from followers.window import WindowClosed, window_consume, window_open, window_state
 from tests.factories import make_account, make_brand
 from tests.messaging.ingest_support import deliver, event, text
+from wechat import windows
 
 pytestmark = pytest.mark.django_db
 
@@ -69,16 +71,40 @@ def test_a_follow_scan_or_click_allows_three_sends_for_a_minute(follower, trigge
     assert _spend_all(follower, at + timedelta(seconds=10))[0] == 3
 
 
-def test_the_short_quota_is_spent_first(follower):
+def test_two_open_windows_allow_the_larger_quota_not_the_sum(follower):
+    at = timezone.now()
+    window_open(follower=follower, trigger="message", at=at)
+    window_open(follower=follower, trigger="click", at=at)
+    assert window_state(follower=follower, now=at).sends_left == 5
+    for _ in range(3):
+        window_consume(follower=follower, now=at)
+    follower.refresh_from_db()
+    # Each send fell in both windows and counts against both.
+    assert (follower.short_window_sends, follower.window_sends) == (3, 3)
+    state = window_state(follower=follower, now=at)
+    assert (state.kind, state.sends_left) == ("long", 2)
+    assert _spend_all(follower, at) == (
+        2, "the follower's reply quota is used up until they write again")
+
+
+def test_a_click_after_the_long_quota_is_spent_opens_three_more(follower):
+    at = timezone.now()
+    window_open(follower=follower, trigger="message", at=at)
+    _spend_all(follower, at)
+    window_open(follower=follower, trigger="click", at=at + timedelta(seconds=1))
+    assert _spend_all(follower, at + timedelta(seconds=2))[0] == 3
+
+
+def test_the_portal_follows_the_shared_setting(follower, monkeypatch):
+    # The same setting the sandbox reads (tests/wechat/test_client_kf_windows.py).
+    monkeypatch.setattr(windows, "OPEN_WINDOWS_ADD_UP", True)
     at = timezone.now()
     window_open(follower=follower, trigger="message", at=at)
     window_open(follower=follower, trigger="click", at=at)
     assert window_state(follower=follower, now=at).sends_left == 8
-    for _ in range(3):
-        window_consume(follower=follower, now=at)
+    assert _spend_all(follower, at)[0] == 8
     follower.refresh_from_db()
-    assert (follower.short_window_sends, follower.window_sends) == (3, 0)
-    assert window_state(follower=follower, now=at).kind == "long"
+    assert (follower.short_window_sends, follower.window_sends) == (3, 5)
 
 
 def test_a_new_message_renews_the_window(follower):

@@ -17,6 +17,20 @@ class Sleeps(list):
         self.append(seconds)
 
 
+class ClockSleeps(list):
+    """An injectable sleep that records and moves the sandbox's clock (through the control
+    API) instead of waiting: the minute a client waits out passes at once, for the
+    platform and for the client (whose clock is the sandbox's)."""
+
+    def __init__(self, sb: SandboxServer) -> None:
+        super().__init__()
+        self.sb = sb
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        control(self.sb, "POST", "/clock", {"advance": seconds})
+
+
 def control(sb: SandboxServer, method: str, path: str, body: Any = None) -> Any:
     """Call the control API over HTTP, as the portal's tests and the simulator do."""
     response = requests.request(method, f"{sb.base_url}/_sandbox{path}", json=body, timeout=30)

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from tests.wechat.sandbox_helpers import (
+    ClockSleeps,
     calls,
     client_for,
     control,
@@ -18,7 +19,7 @@ from tests.wechat.sandbox_helpers import (
     user_says,
 )
 from wechat import errors
-from wechat.client import WeChatClient
+from wechat.client import Safety, WeChatClient, is_transient
 from wechat.sandbox.server import SandboxServer
 
 
@@ -99,38 +100,105 @@ def test_http_500_on_a_kf_send_is_not_retried(sandbox: SandboxServer) -> None:
     assert len(calls(sandbox, "/cgi-bin/message/custom/send")) == 1
 
 
-def test_a_timed_out_kf_send_is_not_repeated_so_it_arrives_once(sandbox: SandboxServer) -> None:
+# The ways an answer goes missing: the platform is slow before the work (the request sits
+# while the client gives up), slow after it (the work is done, the answer comes too late),
+# or done and the connection dropped without an answer (closed, or reset).
+LOST_ANSWERS = [
+    pytest.param({"kind": "slow", "delay": 0.6}, id="slow-before-the-work"),
+    pytest.param({"kind": "slow_after", "delay": 0.6}, id="slow-after-the-work"),
+    pytest.param({"kind": "drop_after", "how": "close"}, id="dropped-after-the-work"),
+    pytest.param({"kind": "drop_after", "how": "reset"}, id="reset-after-the-work"),
+]
+AFTER_THE_WORK = LOST_ANSWERS[1:]
+
+
+@pytest.mark.parametrize("lost", LOST_ANSWERS)
+def test_a_kf_send_whose_answer_is_lost_is_not_repeated_so_it_arrives_once(
+    sandbox: SandboxServer, lost: dict
+) -> None:
     account = make_account(sandbox)
     appid = account["appid"]
     wx, _ = client_for(sandbox, account, timeout=(2, 0.3))
     openid = follow(sandbox, appid)
     user_says(sandbox, appid, openid)
     wx.access_token()
-    # The platform is slow but does the work: the answer is lost, the message is not.
-    fault(sandbox, kind="slow", path="/cgi-bin/message/custom/send", count=1, delay=0.6)
+    fault(sandbox, path="/cgi-bin/message/custom/send", count=1, **lost)
     with pytest.raises(errors.TransportError) as caught:
         wx.custom_send_text(openid, "只发一次")
     assert caught.value.maybe_sent
     wait_until(lambda: len(inbox(sandbox, appid, openid)) == 1)
     assert len(calls(sandbox, "/cgi-bin/message/custom/send")) == 1
 
-    fault(sandbox, kind="slow", path="/cgi-bin/message/template/send", count=1, delay=0.6)
+    fault(sandbox, path="/cgi-bin/message/template/send", count=1, **lost)
     with pytest.raises(errors.TransportError):
         wx.template_send(openid, "TPL", {"first": "x"})
     wait_until(lambda: len(inbox(sandbox, appid, openid)) == 2)
+    assert len(calls(sandbox, "/cgi-bin/message/template/send")) == 1
 
 
-def test_a_timed_out_mass_send_is_retried_and_sent_once(sandbox: SandboxServer) -> None:
+@pytest.mark.parametrize("lost", AFTER_THE_WORK)
+def test_a_timed_out_mass_send_is_retried_and_sent_once(
+    sandbox: SandboxServer, lost: dict
+) -> None:
     account = make_account(sandbox)
     appid = account["appid"]
-    wx, sleeps = client_for(sandbox, account, timeout=(2, 0.3))
+    sleeps = ClockSleeps(sandbox)
+    wx, _ = client_for(sandbox, account, timeout=(2, 0.3), sleep=sleeps)
+    openids = [follow(sandbox, appid) for _ in range(2)]
+    wx.access_token()
+    fault(sandbox, path="/cgi-bin/message/mass/send", count=1, **lost)
+
+    sent = wx.mass_send_by_openids(openids, "text", {"content": "hi"}, clientmsgid="slow-1")
+
+    # The first attempt did the send and lost its answer; the quick retry met 45066; the
+    # client waited the minute out and the same request was answered 45065 with the id.
+    (job,) = control(sandbox, "GET", "/jobs")["mass"]
+    sends = calls(sandbox, "/cgi-bin/message/mass/send")
+    assert [(c["errcode"], c["fault"]) for c in sends] == [
+        (0, lost["kind"]), (45066, None), (45065, None)]
+    assert sent == {"msg_id": job["msg_id"], "msg_data_id": None, "clientmsgid": "slow-1",
+                    "already_sent": True}
+    assert sleeps[-1] >= 60 and len(sleeps) == 2
+
+
+def test_a_mass_send_slowed_before_the_work_is_overtaken_by_its_retry_and_sent_once(
+    sandbox: SandboxServer,
+) -> None:
+    account = make_account(sandbox)
+    appid = account["appid"]
+    sleeps = ClockSleeps(sandbox)
+    wx, _ = client_for(sandbox, account, timeout=(2, 0.3), sleep=sleeps)
     openids = [follow(sandbox, appid) for _ in range(2)]
     wx.access_token()
     fault(sandbox, kind="slow", path="/cgi-bin/message/mass/send", count=1, delay=0.6)
-    sent = wx.mass_send_by_openids(openids, "text", {"content": "hi"}, clientmsgid="slow-1")
-    assert sent["msg_id"] and len(sleeps) == 1
+    sent = wx.mass_send_by_openids(openids, "text", {"content": "hi"}, clientmsgid="slow-2")
+    assert sent["msg_id"] and sent["already_sent"] is False and len(sleeps) == 1
+    # The late original reaches the platform after its retry did the send: 45066 for it.
     wait_until(lambda: len(calls(sandbox, "/cgi-bin/message/mass/send")) == 2)
-    # The slow first attempt was answered 45066 by the platform: one job in all.
+    assert [c["errcode"] for c in calls(sandbox, "/cgi-bin/message/mass/send")] == [0, 45066]
+    assert len(control(sandbox, "GET", "/jobs")["mass"]) == 1
+
+
+def test_a_broadcast_whose_every_answer_is_lost_is_raised_maybe_sent_and_a_later_repeat_finds_it(
+    sandbox: SandboxServer,
+) -> None:
+    account = make_account(sandbox)
+    appid = account["appid"]
+    sleeps = ClockSleeps(sandbox)
+    wx, _ = client_for(sandbox, account, sleep=sleeps)
+    openids = [follow(sandbox, appid) for _ in range(2)]
+    wx.access_token()
+    fault(sandbox, kind="drop_after", path="/cgi-bin/message/mass/send", count=3)
+    with pytest.raises(errors.TransportError) as caught:
+        wx.mass_send_by_openids(openids, "text", {"content": "hi"}, clientmsgid="batch-9")
+    assert caught.value.maybe_sent
+    assert is_transient(caught.value, Safety.DEDUPED)  # the caller may repeat it later
+    (job,) = control(sandbox, "GET", "/jobs")["mass"]
+
+    # The caller's own retry, later, with the same clientmsgid: sent once, id known.
+    sandbox.clock.advance(120)
+    again = wx.mass_send_by_openids(openids, "text", {"content": "hi"}, clientmsgid="batch-9")
+    assert (again["msg_id"], again["already_sent"]) == (job["msg_id"], True)
     assert len(control(sandbox, "GET", "/jobs")["mass"]) == 1
 
 

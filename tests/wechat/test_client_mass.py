@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.wechat.sandbox_helpers import (
+    ClockSleeps,
     calls,
     client_for,
     control,
@@ -57,13 +58,12 @@ def test_repeating_a_clientmsgid_is_already_sent_with_the_first_msg_id(
 ) -> None:
     account = make_account(sandbox)
     appid = account["appid"]
-    wx, _ = client_for(sandbox, account)
+    sleeps = ClockSleeps(sandbox)
+    wx, _ = client_for(sandbox, account, sleep=sleeps)
     openids = [follow(sandbox, appid) for _ in range(2)]
 
     first = wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="batch-7")
-    with pytest.raises(errors.ClientMsgIdRetryTooSoon):
-        wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="batch-7")
-    sandbox.clock.advance(61)
+    # Within the minute the platform answers 45066: the client waits it out and asks again.
     again = wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="batch-7")
     assert again == {
         "msg_id": first["msg_id"],
@@ -71,6 +71,24 @@ def test_repeating_a_clientmsgid_is_already_sent_with_the_first_msg_id(
         "clientmsgid": "batch-7",
         "already_sent": True,
     }
+    assert sleeps == [61.0]
+    assert [c["errcode"] for c in calls(sandbox, "/cgi-bin/message/mass/send")] == [
+        0, 45066, 45065]
+    assert len(control(sandbox, "GET", "/jobs")["mass"]) == 1
+
+
+def test_a_clientmsgid_still_too_soon_after_the_wait_is_raised_for_the_caller(
+    sandbox: SandboxServer,
+) -> None:
+    account = make_account(sandbox)
+    appid = account["appid"]
+    control(sandbox, "POST", "/clock", {"freeze": True})
+    wx, sleeps = client_for(sandbox, account)  # sleeps pass, the sandbox's clock does not
+    openids = [follow(sandbox, appid) for _ in range(2)]
+    wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="batch-8")
+    with pytest.raises(errors.ClientMsgIdRetryTooSoon):
+        wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="batch-8")
+    assert sleeps == [61.0]  # one wait, then the caller decides: no loop
     assert len(control(sandbox, "GET", "/jobs")["mass"]) == 1
 
 
@@ -79,12 +97,29 @@ def test_a_mass_send_whose_answer_was_lost_is_retried_without_sending_twice(
 ) -> None:
     account = make_account(sandbox)
     appid = account["appid"]
+    sleeps = ClockSleeps(sandbox)
+    wx, _ = client_for(sandbox, account, sleep=sleeps)
+    openids = [follow(sandbox, appid) for _ in range(2)]
+    wx.access_token()
+    # The platform accepted the send and the connection died before its answer.
+    fault(sandbox, kind="drop_after", path="/cgi-bin/message/mass/send", count=1)
+    sent = wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="lost-answer")
+    (job,) = control(sandbox, "GET", "/jobs")["mass"]
+    assert (sent["msg_id"], sent["already_sent"]) == (job["msg_id"], True)
+    assert len(calls(sandbox, "/cgi-bin/message/mass/send")) == 3
+
+
+def test_a_gateway_error_before_the_work_is_retried_and_sent_once(
+    sandbox: SandboxServer,
+) -> None:
+    account = make_account(sandbox)
+    appid = account["appid"]
     wx, sleeps = client_for(sandbox, account)
     openids = [follow(sandbox, appid) for _ in range(2)]
     wx.access_token()
-    # A 500 after the platform may have acted: safe to repeat thanks to the clientmsgid.
+    # The sandbox's 500 answers instead of doing the work: the retry does it.
     fault(sandbox, kind="http_500", path="/cgi-bin/message/mass/send", count=1)
-    sent = wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="lost-answer")
+    sent = wx.mass_send_by_openids(openids, "text", TEXT, clientmsgid="gateway")
     assert sent["already_sent"] is False and len(sleeps) == 1
     assert len(calls(sandbox, "/cgi-bin/message/mass/send")) == 2
     assert len(control(sandbox, "GET", "/jobs")["mass"]) == 1

@@ -17,7 +17,7 @@ from wechat.client.retry import OUTCOME_BY_ERRCODE
 def test_an_errcode_is_transient_exactly_where_the_table_retries(errcode: int,
                                                                  safety: Safety) -> None:
     action = RETRY_TABLE.get((OUTCOME_BY_ERRCODE.get(errcode, Outcome.OTHER), safety))
-    expected = action in (Action.BACK_OFF, Action.REFRESH_TOKEN)
+    expected = action in (Action.BACK_OFF, Action.REFRESH_TOKEN, Action.WAIT_THEN_RETRY)
     assert is_transient(errcode, safety) is expected
     assert is_transient(errors.error_for(errcode, "", "/x"), safety) is expected
 

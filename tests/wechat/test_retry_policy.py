@@ -18,7 +18,15 @@ from tests.wechat.fake_http import (
     ok,
 )
 from wechat import errors
-from wechat.client import DEFAULT_POLICY, RETRY_TABLE, Action, Outcome, RetryPolicy, Safety
+from wechat.client import (
+    DEFAULT_POLICY,
+    NO_RETRY,
+    RETRY_TABLE,
+    Action,
+    Outcome,
+    RetryPolicy,
+    Safety,
+)
 from wechat.client import retry as retry_module
 from wechat.client.transport import ProviderTokenSource, Transport
 
@@ -77,7 +85,9 @@ PERSISTENT_FAILURES = [
     (err(40003), Safety.UNSAFE, errors.InvalidOpenid, 1),
     (err(45028), Safety.DEDUPED, errors.QuotaExhausted, 1),
     (err(45065), Safety.UNSAFE, errors.ClientMsgIdExists, 1),
-    (err(45066), Safety.DEDUPED, errors.ClientMsgIdRetryTooSoon, 1),
+    # 45066 twice: the client waited the minute out once, then leaves it to the caller.
+    (err(45066), Safety.DEDUPED, errors.ClientMsgIdRetryTooSoon, 2),
+    (err(45066), Safety.UNSAFE, errors.ClientMsgIdRetryTooSoon, 1),
     (err(40164), Safety.IDEMPOTENT, errors.IpNotWhitelisted, 1),
     (err(48001), Safety.IDEMPOTENT, errors.ApiUnauthorized, 1),
     (err(61023), Safety.IDEMPOTENT, errors.RefreshTokenInvalid, 1),
@@ -157,13 +167,33 @@ def test_already_sent_on_a_deduplicated_call_is_a_success() -> None:
     assert len(session.sent) == 2
 
 
-def test_a_retry_within_the_minute_surfaces_45066_for_the_caller_to_confirm_later() -> None:
-    # The platform answers a quick repeat of a clientmsgid with 45066 and no msg_id: that
-    # is not proof of delivery, so the caller gets the typed error, not a guessed success.
-    transport, session, _, tokens = make([READ_TIMEOUT, err(45066), ok()])
+def test_a_lost_answer_then_45066_waits_the_minute_out_and_takes_45065_as_the_send() -> None:
+    # The send went through but its answer was lost; the quick retry meets 45066 (no
+    # msg_id, no proof). The client waits out the minute and asks again: 45065 with the
+    # first send's msg_id settles it.
+    already = {"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": 1000007}
+    transport, session, sleeps, tokens = make([READ_TIMEOUT, err(45066), already])
+    result = call(transport, tokens, Safety.DEDUPED)
+    assert (result["errcode"], result["msg_id"]) == (45065, 1000007)
+    assert len(session.sent) == 3
+    assert [s.json for s in session.sent] == [{"a": 1}] * 3  # the same request each time
+    assert sleeps[-1] == DEFAULT_POLICY.too_soon_wait >= 60
+    assert len(sleeps) == 2  # one backoff after the timeout, one wait for the minute
+
+
+def test_the_minute_wait_does_not_spend_the_backoff_budget() -> None:
+    transport, session, sleeps, tokens = make(
+        [READ_TIMEOUT, err(45066), err(-1), ok(msg_id=5)])
+    assert call(transport, tokens, Safety.DEDUPED)["msg_id"] == 5
+    assert len(session.sent) == 4
+    assert len(sleeps) == 3
+
+
+def test_without_the_wait_45066_is_raised_for_the_caller_to_repeat_later() -> None:
+    transport, session, sleeps, tokens = make([err(45066), ok()], NO_RETRY)
     with pytest.raises(errors.ClientMsgIdRetryTooSoon):
         call(transport, tokens, Safety.DEDUPED)
-    assert len(session.sent) == 2
+    assert len(session.sent) == 1 and sleeps == []
 
 
 def test_backoff_grows_with_full_jitter_under_the_cap() -> None:
@@ -184,6 +214,7 @@ def test_the_documented_table_is_the_table_in_force() -> None:
         "back off": Action.BACK_OFF,
         "raise": Action.RAISE,
         "succeed": Action.SUCCEED,
+        "wait a minute": Action.WAIT_THEN_RETRY,
     }
     columns = [Safety.IDEMPOTENT, Safety.DEDUPED, Safety.UNSAFE]
     documented = {}

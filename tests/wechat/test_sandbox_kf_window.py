@@ -1,4 +1,5 @@
-"""The customer-service window: 5 sends in 48 h after a message, 3 in 1 min after an event."""
+"""The customer-service window: 5 sends in 48 h after a message, 3 in 1 min after an event;
+two open windows allow the larger quota, not the sum (wechat.windows)."""
 
 from __future__ import annotations
 
@@ -77,13 +78,31 @@ def test_a_click_opens_three_sends_but_a_view_opens_none(setup: tuple) -> None:
     assert [_send(kit, token, openid) for _ in range(4)] == [0, 0, 0, 45047]
 
 
-def test_the_minute_quota_is_spent_before_the_48_hour_one(setup: tuple) -> None:
+def test_two_open_windows_allow_the_larger_quota_not_the_sum(setup: tuple) -> None:
     kit, account, token, openid = setup
     appid = account["appid"]
     kit.say(appid, openid)
     kit.ctl("POST", f"/accounts/{appid}/followers/{openid}/click", {"key": "K", "push": False})
-    assert [_send(kit, token, openid) for _ in range(8)] == [0] * 8
-    assert _send(kit, token, openid) == 45047
+    assert [_send(kit, token, openid) for _ in range(6)] == [0] * 5 + [45047]
+
+
+def test_sends_inside_the_minute_also_count_against_the_48_hour_window(setup: tuple) -> None:
+    kit, account, token, openid = setup
+    appid = account["appid"]
+    kit.say(appid, openid)
+    kit.ctl("POST", f"/accounts/{appid}/followers/{openid}/click", {"key": "K", "push": False})
+    assert [_send(kit, token, openid) for _ in range(3)] == [0] * 3
+    kit.advance(60)  # the click's minute is over; the message's 48 hours run on
+    assert [_send(kit, token, openid) for _ in range(3)] == [0, 0, 45047]
+
+
+def test_a_click_after_the_48_hour_quota_is_spent_opens_three_more(setup: tuple) -> None:
+    kit, account, token, openid = setup
+    appid = account["appid"]
+    kit.say(appid, openid)
+    assert [_send(kit, token, openid) for _ in range(6)] == [0] * 5 + [45047]
+    kit.ctl("POST", f"/accounts/{appid}/followers/{openid}/click", {"key": "K", "push": False})
+    assert [_send(kit, token, openid) for _ in range(4)] == [0, 0, 0, 45047]
 
 
 def test_an_unfollowed_user_gets_43004(setup: tuple) -> None:

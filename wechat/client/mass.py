@@ -4,6 +4,11 @@ Every mass send carries a ``clientmsgid`` (a random one when the caller gives no
 platform refuses a repeat within 24 h with 45065. That makes retries after a timeout safe
 (``Safety.DEDUPED``) and lets a retried task learn "already sent" instead of sending twice.
 Callers that may themselves re-run a send (Celery) should pass a stable id per broadcast.
+
+When the answer to a send was lost, the client's quick retry meets 45066 (the same id
+within a minute); the client then waits the minute out and asks once more, so a lost
+answer still ends in a result with the msg_id (``already_sent=True``). That wait blocks
+for about a minute through the client's ``sleep``; see ``wechat.client.retry``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ class MassSendResult(TypedDict):
     msg_id: int | None  # None when the platform said "already sent" without the id
     msg_data_id: int | None
     clientmsgid: str
-    already_sent: bool  # True when this call hit 45065: an earlier call did the send
+    # True when the platform answered 45065: an earlier attempt did the send (this call's
+    # own attempt whose answer was lost, or an earlier call with the same clientmsgid).
+    already_sent: bool
 
 
 def _result(answer: Mapping[str, Any], clientmsgid: str) -> MassSendResult:
@@ -120,6 +127,16 @@ class MassApi(ApiBase):
             "/cgi-bin/message/mass/get", {"msg_id": msg_id}, safety=Safety.IDEMPOTENT
         )
         return str(answer["msg_status"])
+
+    def mass_speed_get(self) -> dict[str, Any]:
+        """``{speed, realspeed}``: the broadcast speed level 0 (fastest) .. 4."""
+        return self._post("/cgi-bin/message/mass/speed/get", {}, safety=Safety.IDEMPOTENT)
+
+    def mass_speed_set(self, speed: int) -> dict[str, Any]:
+        require(isinstance(speed, int) and 0 <= speed <= 4, "the speed level must be 0..4")
+        return self._post(
+            "/cgi-bin/message/mass/speed/set", {"speed": speed}, safety=Safety.IDEMPOTENT
+        )
 
     def media_upload_news(self, articles: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """Upload 1..8 articles for a broadcast; returns ``{type, media_id, created_at}``."""

@@ -126,6 +126,7 @@ class Transport:
         policy = self.retry_policy
         attempts = 0  # attempts counted against max_attempts
         refreshes = 0
+        waits = 0
         current_token = token.get() if token is not None else None
         while True:
             attempts += 1
@@ -157,6 +158,14 @@ class Transport:
                 attempts -= 1  # a refresh retry does not spend the backoff budget
                 logger.info("wechat %s: token rejected, refreshing", path)
                 current_token = token.refresh(current_token)
+                continue
+            if action is Action.WAIT_THEN_RETRY and waits < policy.too_soon_retries:
+                # The same request again once the platform's minute is over; see retry.py.
+                waits += 1
+                attempts -= 1
+                logger.info("wechat %s: %s, same request again in %.0fs", path, outcome,
+                            policy.too_soon_wait)
+                self.sleep(policy.too_soon_wait)
                 continue
             if action is Action.BACK_OFF and attempts < policy.max_attempts:
                 delay = policy.backoff(attempts, self.rng)

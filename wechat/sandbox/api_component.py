@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from .api_token import issue_token, token_ttl
+from .ipcheck import check_component_ip
 from .push import deliver_component
 from .state import Component, SandboxState, random_alnum
 from .web import ApiError, ControlError, Ctx, api
@@ -32,8 +33,26 @@ def create_component(state: SandboxState, spec: dict) -> dict:
         auth_event_url=spec.get("auth_event_url", ""),
         message_url=spec.get("message_url", ""),
     )
+    update_component(component, spec)
     state.components[appid] = component
     return component_view(component)
+
+
+def update_component(component: Component, spec: dict) -> Component:
+    """The platform's settings on open.weixin.qq.com: its IP allow-list and the permission
+    bundles it holds (``func_ids``; null for all)."""
+    if "ip_whitelist" in spec:
+        ips = spec["ip_whitelist"]
+        if not isinstance(ips, list) or not all(isinstance(i, str) for i in ips):
+            raise ControlError(400, "ip_whitelist must be a list of IP addresses")
+        component.ip_whitelist = list(ips)
+    if "func_ids" in spec:
+        ids = spec["func_ids"]
+        if ids is not None and (not isinstance(ids, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+            raise ControlError(400, "func_ids must be a list of bundle ids or null")
+        component.func_ids = None if ids is None else list(ids)
+    return component
 
 
 def component_view(component: Component) -> dict:
@@ -46,6 +65,8 @@ def component_view(component: Component) -> dict:
         "message_url": component.message_url,
         "latest_ticket": component.latest_ticket,
         "authorizations": component.authorizations,
+        "ip_whitelist": component.ip_whitelist,
+        "func_ids": component.func_ids,
     }
 
 
@@ -134,6 +155,7 @@ def api_component_token(ctx: Ctx) -> dict:
         raise ApiError(40013)
     if body.get("component_appsecret") != component.component_appsecret:
         raise ApiError(40125)
+    check_component_ip(component, ctx.req.client_ip)
     issued = component.tickets.get(str(body.get("component_verify_ticket") or ""))
     if issued is None:
         raise ApiError(61006)

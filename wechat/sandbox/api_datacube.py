@@ -3,6 +3,10 @@
 The protocol gives no error codes for bad dates; like the SDKs we answer 61500 for a
 malformed date and 61501 for a range that is reversed, too long, too early or not yet
 final (end_date must be yesterday or earlier, Beijing time).
+
+Rows appear when the platform publishes them: a day's rows at 08:00 Beijing time the next
+morning (before that, asking for yesterday is allowed and answers no rows for it), and a
+weekly or monthly row only once its whole period is published.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from .clock import BEIJING, beijing_date
 from .web import ApiError, Ctx, api
 
 FIRST_DAY = dt.date(2014, 12, 1)
+PUBLISH_HOUR = 8  # Beijing time; the official page says to query after 08:00
 SOURCES = {"ADD_SCENE_SEARCH": 1, "ADD_SCENE_PROFILE_CARD": 17, "ADD_SCENE_QR_CODE": 30,
            "ADD_SCENE_PAID": 51, "ADD_SCENE_WECHAT_ADVERTISEMENT": 100,
            "ADD_SCENE_REPRINT": 161, "ADD_SCENE_CHANNELS": 200, "ADD_SCENE_LIVESTREAM": 201}
@@ -29,13 +34,23 @@ def _parse(value: object) -> dt.date:
         raise ApiError(61500) from None
 
 
+def last_published_day(now: float) -> dt.date:
+    """The newest day whose rows exist: yesterday from 08:00 Beijing time, else the day
+    before."""
+    local = dt.datetime.fromtimestamp(now, BEIJING)
+    return local.date() - dt.timedelta(days=1 if local.hour >= PUBLISH_HOUR else 2)
+
+
 def date_range(ctx: Ctx, max_span: int) -> list[dt.date]:
+    """The asked days that are published (validation uses the whole range)."""
     body = ctx.body()
     begin, end = _parse(body.get("begin_date")), _parse(body.get("end_date"))
     yesterday = beijing_date(ctx.now) - dt.timedelta(days=1)
     if begin > end or end > yesterday or begin < FIRST_DAY or (end - begin).days >= max_span:
         raise ApiError(61501)
-    return [begin + dt.timedelta(days=i) for i in range((end - begin).days + 1)]
+    published = last_published_day(ctx.now)
+    return [day for day in (begin + dt.timedelta(days=i) for i in range((end - begin).days + 1))
+            if day <= published]
 
 
 def _day(epoch: float) -> dt.date:
@@ -129,20 +144,42 @@ def _week_start(at: float) -> str:
     return (day - dt.timedelta(days=day.weekday())).isoformat()
 
 
+def _month_start(at: float) -> str:
+    return _day(at).replace(day=1).isoformat()
+
+
+def _week_end(ref_date: str) -> dt.date:
+    return dt.date.fromisoformat(ref_date) + dt.timedelta(days=6)
+
+
+def _month_end(ref_date: str) -> dt.date:
+    first = dt.date.fromisoformat(ref_date)
+    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def _ended(ctx: Ctx, rows: list[dict], period_end: Callable[[str], dt.date]) -> list[dict]:
+    """The rows of periods already published to their last day (ref_date is the first)."""
+    published = last_published_day(ctx.now)
+    return [row for row in rows if period_end(row["ref_date"]) <= published]
+
+
 @api("/datacube/getupstreammsgweek", bundle=1)
 def getupstreammsgweek(ctx: Ctx) -> dict:
     days = date_range(ctx, 30)
-    return {"list": _message_rows(ctx, days, lambda at: {"ref_date": _week_start(at)})}
+    rows = _message_rows(ctx, days, lambda at: {"ref_date": _week_start(at)})
+    return {"list": _ended(ctx, rows, _week_end)}
 
 
 @api("/datacube/getupstreammsgmonth", bundle=1)
 def getupstreammsgmonth(ctx: Ctx) -> dict:
     days = date_range(ctx, 30)
-    return {"list": _message_rows(ctx, days,
-                                  lambda at: {"ref_date": _day(at).replace(day=1).isoformat()})}
+    rows = _message_rows(ctx, days, lambda at: {"ref_date": _month_start(at)})
+    return {"list": _ended(ctx, rows, _month_end)}
 
 
-def _dist(ctx: Ctx, max_span: int, period: Callable[[float], str]) -> dict:
+def _dist(ctx: Ctx, max_span: int, period: Callable[[float], str],
+          period_end: Callable[[str], dt.date] | None = None) -> dict:
     days = date_range(ctx, max_span)
     per_user: dict[tuple, int] = defaultdict(int)
     for e in _events(ctx, "message"):
@@ -152,8 +189,9 @@ def _dist(ctx: Ctx, max_span: int, period: Callable[[float], str]) -> dict:
     for (ref, _openid), n in per_user.items():
         interval = 1 if n <= 5 else 2 if n <= 10 else 3
         buckets[(ref, interval)] += 1
-    return {"list": [{"ref_date": ref, "count_interval": interval, "msg_user": n}
-                     for (ref, interval), n in sorted(buckets.items())]}
+    rows = [{"ref_date": ref, "count_interval": interval, "msg_user": n}
+            for (ref, interval), n in sorted(buckets.items())]
+    return {"list": _ended(ctx, rows, period_end) if period_end else rows}
 
 
 @api("/datacube/getupstreammsgdist", bundle=1)
@@ -163,12 +201,12 @@ def getupstreammsgdist(ctx: Ctx) -> dict:
 
 @api("/datacube/getupstreammsgdistweek", bundle=1)
 def getupstreammsgdistweek(ctx: Ctx) -> dict:
-    return _dist(ctx, 30, _week_start)
+    return _dist(ctx, 30, _week_start, _week_end)
 
 
 @api("/datacube/getupstreammsgdistmonth", bundle=1)
 def getupstreammsgdistmonth(ctx: Ctx) -> dict:
-    return _dist(ctx, 30, lambda at: _day(at).replace(day=1).isoformat())
+    return _dist(ctx, 30, _month_start, _month_end)
 
 
 # -- articles (derived from finished mpnews mass sends) -------------------------------------
@@ -207,16 +245,22 @@ def _articles(ctx: Ctx) -> list[tuple]:
 
 @api("/datacube/getarticlesummary", bundle=7)
 def getarticlesummary(ctx: Ctx) -> dict:
-    (day,) = date_range(ctx, 1)
     return {"list": [{"ref_date": day.isoformat(), "msgid": msgid, "title": title,
                       **_article_stats((msgid, day), audience)}
+                     for day in date_range(ctx, 1)
                      for sent, msgid, title, audience in _articles(ctx) if sent == day]}
 
 
 @api("/datacube/getarticletotal", bundle=7)
 def getarticletotal(ctx: Ctx) -> dict:
-    (day,) = date_range(ctx, 1)
-    yesterday = beijing_date(ctx.now) - dt.timedelta(days=1)
+    published = last_published_day(ctx.now)
+    rows = []
+    for day in date_range(ctx, 1):
+        rows += _article_totals(ctx, day, published)
+    return {"list": rows}
+
+
+def _article_totals(ctx: Ctx, day: dt.date, published: dt.date) -> list[dict]:
     rows = []
     for sent, msgid, title, audience in _articles(ctx):
         if sent != day:
@@ -224,13 +268,13 @@ def getarticletotal(ctx: Ctx) -> dict:
         details = []
         for i in range(7):
             stat = day + dt.timedelta(days=i)
-            if stat > yesterday:
+            if stat > published:
                 break
             details.append({"stat_date": stat.isoformat(), "target_user": audience,
                             **_article_stats((msgid, stat), audience)})
         rows.append({"ref_date": day.isoformat(), "msgid": msgid, "title": title,
                      "details": details})
-    return {"list": rows}
+    return rows
 
 
 def _reads(ctx: Ctx, day: dt.date) -> dict:
@@ -247,9 +291,8 @@ def getuserread(ctx: Ctx) -> dict:
 
 @api("/datacube/getuserreadhour", bundle=7)
 def getuserreadhour(ctx: Ctx) -> dict:
-    (day,) = date_range(ctx, 1)
     return {"list": [{"ref_date": day.isoformat(), "ref_hour": 2000, "user_source": 99999999,
-                      **_reads(ctx, day)}]}
+                      **_reads(ctx, day)} for day in date_range(ctx, 1)]}
 
 
 def _shares(ctx: Ctx, day: dt.date) -> dict:
@@ -266,8 +309,8 @@ def getusershare(ctx: Ctx) -> dict:
 
 @api("/datacube/getusersharehour", bundle=7)
 def getusersharehour(ctx: Ctx) -> dict:
-    (day,) = date_range(ctx, 1)
-    return {"list": [{"ref_date": day.isoformat(), "ref_hour": 2000, **_shares(ctx, day)}]}
+    return {"list": [{"ref_date": day.isoformat(), "ref_hour": 2000, **_shares(ctx, day)}
+                     for day in date_range(ctx, 1)]}
 
 
 # -- the callback interface (our pushes to the developer's server) -------------------------

@@ -1,4 +1,8 @@
-"""Mass send (§5): sendall, send, preview, delete, get; quotas and clientmsgid dedupe."""
+"""Mass send (§5): sendall, send, preview, delete, get; quotas and clientmsgid dedupe.
+
+The API's daily limit of 100 is one budget shared by sendall, send and preview; the
+server's per-call pipeline counts it (``quota.SHARED_BUDGET``).
+"""
 
 from __future__ import annotations
 

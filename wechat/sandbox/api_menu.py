@@ -6,6 +6,7 @@ import copy
 from urllib.parse import urlsplit
 
 from .api_user import follower_of
+from .state import Account, Follower
 from .web import ApiError, Ctx, api, ok
 
 KEY_TYPES = ("click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
@@ -152,8 +153,16 @@ def menu_trymatch(ctx: Ctx) -> dict:
                 follower = ctx.state.follower_for_person(account.appid, person.id)
         if follower is None:
             raise ApiError(65302) from None
-    if account.menu is None:
+    buttons = menu_for(account, follower)
+    if buttons is None:
         raise ApiError(46003)
+    return {"button": copy.deepcopy(buttons)}
+
+
+def menu_for(account: Account, follower: Follower) -> list[dict] | None:
+    """The buttons this follower sees, or None when the account has no menu."""
+    if account.menu is None:
+        return None
     # The newest matching conditional menu wins; only tag rules can match (the client
     # platform is unknown to the sandbox, and private-data rules no longer match).
     for menu in reversed(account.conditional_menus):
@@ -162,5 +171,5 @@ def menu_trymatch(ctx: Ctx) -> dict:
         if rule.get("client_platform_type") not in (None, ""):
             continue
         if tag not in (None, "") and int(tag) in follower.tagids:
-            return {"button": copy.deepcopy(menu["button"])}
-    return {"button": copy.deepcopy(account.menu["button"])}
+            return menu["button"]
+    return account.menu["button"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from wechat import windows
+
 from .api_media import live_media
+from .api_user import person_state
 from .state import Follower, SandboxState, TemplateJob
 from .web import ApiError, Ctx, api, ok
 from .world import EVENT_QUOTA, EVENT_WINDOW, MSG_QUOTA, MSG_WINDOW
@@ -11,6 +14,7 @@ KF_TYPES = ("text", "image", "voice", "video", "music", "news", "mpnews", "mpnew
             "msgmenu", "wxcard", "miniprogrampage")
 TYPING_SECONDS = 15
 TYPING_NEEDS_INTERACTION = 30
+TEMPLATE_ID_MAX = 64  # real template ids are 43 characters; far longer ones are refused
 
 
 def recipient(state: SandboxState, appid: str, openid: object) -> Follower:
@@ -18,28 +22,36 @@ def recipient(state: SandboxState, appid: str, openid: object) -> Follower:
     follower = state.followers.get(openid) if isinstance(openid, str) else None
     if follower is None or follower.appid != appid:
         raise ApiError(40003)
+    user = person_state(state, follower)
+    if user == "deleted":
+        raise ApiError(46004)
     if not follower.subscribed:
         raise ApiError(43004)
     if follower.blacklisted:
         raise ApiError(43019)
     if follower.refuses_messages:
         raise ApiError(48002)
+    if user == "restricted":
+        raise ApiError(50002)
     return follower
 
 
 def consume_window(follower: Follower, now: float) -> None:
-    """Spend one send from the open windows, the one that closes first first."""
-    msg_open = follower.msg_window_at is not None and now - follower.msg_window_at < MSG_WINDOW
-    event_open = (follower.event_window_at is not None
-                  and now - follower.event_window_at < EVENT_WINDOW)
-    if not msg_open and not event_open:
+    """Spend one send from the open windows; two open windows are counted as
+    ``wechat.windows`` says (the portal predicts with the same rule)."""
+    running = []  # (attribute counting the sends, sends left), the one closing first first
+    if follower.event_window_at is not None and now - follower.event_window_at < EVENT_WINDOW:
+        running.append(("event_window_used", EVENT_QUOTA - follower.event_window_used))
+    if follower.msg_window_at is not None and now - follower.msg_window_at < MSG_WINDOW:
+        running.append(("msg_window_used", MSG_QUOTA - follower.msg_window_used))
+    if not running:
         raise ApiError(45015)
-    if event_open and follower.event_window_used < EVENT_QUOTA:
-        follower.event_window_used += 1
-    elif msg_open and follower.msg_window_used < MSG_QUOTA:
-        follower.msg_window_used += 1
-    else:
+    left = [n for _, n in running]
+    if windows.sends_left(left) == 0:
         raise ApiError(45047)
+    for i in windows.windows_charged(left):
+        attribute = running[i][0]
+        setattr(follower, attribute, getattr(follower, attribute) + 1)
 
 
 def _validate_kf_payload(ctx: Ctx, msgtype: str, payload: object) -> dict:
@@ -116,6 +128,8 @@ def template_send(ctx: Ctx) -> dict:
     body = ctx.body()
     account = ctx.account
     template_id = body.get("template_id")
+    if isinstance(template_id, str) and len(template_id) > TEMPLATE_ID_MAX:
+        raise ApiError(40036)
     if not isinstance(template_id, str) or not template_id or (
             account.template_ids and template_id not in account.template_ids):
         raise ApiError(40037)
@@ -123,6 +137,8 @@ def template_send(ctx: Ctx) -> dict:
     follower = ctx.state.followers.get(openid) if isinstance(openid, str) else None
     if follower is None or follower.appid != account.appid:
         raise ApiError(40003)
+    if person_state(ctx.state, follower) == "deleted":
+        raise ApiError(46004)
     if not follower.subscribed:
         raise ApiError(43004)
     if not isinstance(body.get("data"), dict):

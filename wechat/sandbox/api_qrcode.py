@@ -15,6 +15,7 @@ PERMANENT = ("QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE")
 MAX_EXPIRE = 2_592_000
 DEFAULT_EXPIRE = 60
 MAX_PERMANENT_SCENE_ID = 100_000
+PERMANENT_LIMIT = 100_000  # permanent codes per account, the default of the setting
 
 
 def _is_int(value: object) -> bool:
@@ -41,10 +42,18 @@ def create_qrcode(state: SandboxState, account: Account, *, action: str, scene_i
                   scene_str: str, expire_seconds: int | None, now: float) -> QrCode:
     if action in PERMANENT:
         # The same permanent scene always maps to the same code.
+        permanent = 0
         for code in state.qrcodes.values():
-            if (code.appid == account.appid and code.action_name == action
-                    and code.scene_id == scene_id and code.scene_str == scene_str):
+            if code.appid != account.appid or code.action_name not in PERMANENT:
+                continue
+            if code.action_name == action and code.scene_id == scene_id and (
+                    code.scene_str == scene_str):
                 return code
+            permanent += 1
+        # String scenes count toward the same cap as integer ones; 45029 is what the
+        # platform was seen answering (community reports; the reference names no code).
+        if permanent >= int(state.settings.get("permanent_qr_limit", PERMANENT_LIMIT)):
+            raise ApiError(45029, "qrcode count out of limit")
     ticket = "gQ" + secrets.token_urlsafe(72)
     code = QrCode(
         ticket=ticket,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import quota
 from .clock import beijing_month_key
+from .ipcheck import check_account_ip
 from .state import Account
 from .web import ApiError, Ctx, api, ok
 
@@ -39,6 +40,7 @@ def clear_quota_v2(ctx: Ctx) -> dict:
     ctx.appid = account.appid
     if body.get("appsecret") != account.secret:
         raise ApiError(40125)
+    check_account_ip(account, ctx.req.client_ip, ctx.now)
     return _clear_all(ctx, account)
 
 

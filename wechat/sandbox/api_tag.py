@@ -59,7 +59,7 @@ def tags_create(ctx: Ctx) -> dict:
 @api("/cgi-bin/tags/get", method="GET", bundle=2)
 def tags_get(ctx: Ctx) -> dict:
     rows = [{"id": 2, "name": SYSTEM_TAGS[2], "count": len(_fans(ctx, 2))}]
-    rows += [{"id": t.id, "name": t.name, "count": len(_fans(ctx, t.id))}
+    rows += [{"id": t.id, "name": t.name, "count": len(_fans(ctx, t.id)) + t.simulated_fans}
              for t in ctx.account.tags]
     return {"tags": rows}
 
@@ -82,7 +82,7 @@ def tags_delete(ctx: Ctx) -> dict:
     account = ctx.account
     tag = _find(account, body.get("id"))
     fans = _fans(ctx, tag.id)
-    if len(fans) > DELETE_FAN_LIMIT:
+    if len(fans) + tag.simulated_fans > DELETE_FAN_LIMIT:
         raise ApiError(45057)
     account.tags.remove(tag)
     for follower in ctx.state.account_followers(account.appid):

@@ -7,6 +7,7 @@ import secrets
 
 from . import quota
 from .clock import beijing_day_key
+from .ipcheck import check_account_ip
 from .state import SandboxState, Token
 from .web import ApiError, Ctx, api
 
@@ -95,6 +96,7 @@ def get_token(ctx: Ctx) -> dict:
     appid = q.get("appid", "")
     _check_credentials(ctx.state, appid, q.get("secret", ""))
     ctx.appid = appid
+    check_account_ip(ctx.state.accounts[appid], ctx.req.client_ip, ctx.now)
     if quota.exhausted(ctx.state, appid, "/cgi-bin/token", ctx.now):
         raise ApiError(45009)
     quota.count(ctx.state, appid, "/cgi-bin/token", ctx.now)
@@ -112,6 +114,7 @@ def stable_token(ctx: Ctx) -> dict:
     appid = str(body.get("appid") or "")
     _check_credentials(ctx.state, appid, str(body.get("secret") or ""))
     ctx.appid = appid
+    check_account_ip(ctx.state.accounts[appid], ctx.req.client_ip, ctx.now)
     state, now = ctx.state, ctx.now
     if quota.exhausted(state, appid, "/cgi-bin/stable_token", now):
         raise ApiError(45009)

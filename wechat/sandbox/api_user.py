@@ -17,6 +17,12 @@ def follower_of(state: SandboxState, appid: str, openid: object) -> Follower:
     return follower
 
 
+def person_state(state: SandboxState, follower: Follower) -> str:
+    """The WeChat user's own state: "active", "restricted" (50002) or "deleted" (46004)."""
+    person = state.persons.get(follower.person_id)
+    return person.state if person is not None else "active"
+
+
 def page_after(openids: list[str], next_openid: str, size: int) -> tuple[list[str], str]:
     """One page of `openids` after `next_openid`; the cursor is "" once the list ends."""
     start = 0
@@ -80,6 +86,8 @@ def user_get(ctx: Ctx) -> dict:
 @api("/cgi-bin/user/info", method="GET", bundle=2)
 def user_info_get(ctx: Ctx) -> dict:
     follower = follower_of(ctx.state, ctx.account.appid, ctx.req.query.get("openid"))
+    if person_state(ctx.state, follower) == "deleted":
+        raise ApiError(46004)
     return user_info(ctx.state, follower)
 
 

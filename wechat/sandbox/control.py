@@ -14,7 +14,7 @@ import requests
 
 from wechat.crypto import url_signature
 
-from . import api_component, faults, world
+from . import api_component, faults, ipcheck, world
 from .api_qrcode import resolve_scan
 from .clock import beijing_day_key
 from .jobs import run_due_jobs
@@ -185,6 +185,51 @@ def persons_create(sb: Any, req: Request, body: dict) -> dict:
     return dataclasses.asdict(person)
 
 
+PERSON_STATES = ("active", "restricted", "deleted")
+
+
+@route("PATCH", "/persons/{person_id}")
+def persons_patch(sb: Any, req: Request, body: dict, person_id: str) -> dict:
+    """What happens to the WeChat user: {"state": "restricted"} (frozen: sends 50002),
+    "deleted" (account closed: 46004) or "active"."""
+    with sb.state.lock:
+        person = sb.state.persons.get(person_id)
+        if person is None:
+            raise ControlError(404, "no such person")
+        if "state" in body:
+            if body["state"] not in PERSON_STATES:
+                raise ControlError(400, f"state must be one of {', '.join(PERSON_STATES)}")
+            person.state = body["state"]
+        return dataclasses.asdict(person)
+
+
+@route("POST", "/accounts/{appid}/ip_decisions")
+def accounts_ip_decision(sb: Any, req: Request, body: dict, appid: str) -> dict:
+    """The admin answers WeChat's question about a calling IP (ip_confirmation on):
+    {"ip", "decision": "confirm" | "refuse"}."""
+    with sb.state.lock:
+        account = _account(sb, appid)
+        ip = body.get("ip")
+        if not isinstance(ip, str) or not ip:
+            raise ControlError(400, "ip required")
+        return ipcheck.decide(account, ip, str(body.get("decision")), sb.clock.now())
+
+
+@route("PATCH", "/accounts/{appid}/tags/{tag_id}")
+def accounts_tag_patch(sb: Any, req: Request, body: dict, appid: str, tag_id: str) -> dict:
+    """{"simulated_fans": n}: fans counted on top of the real ones (45057 past 100,000)."""
+    with sb.state.lock:
+        account = _account(sb, appid)
+        tag = next((t for t in account.tags if str(t.id) == tag_id), None)
+        if tag is None:
+            raise ControlError(404, "no such tag")
+        fans = body.get("simulated_fans", tag.simulated_fans)
+        if isinstance(fans, bool) or not isinstance(fans, int) or fans < 0:
+            raise ControlError(400, "simulated_fans must be a whole number, at least 0")
+        tag.simulated_fans = fans
+        return dataclasses.asdict(tag)
+
+
 # -- followers: what users do ----------------------------------------------------------------
 
 
@@ -351,8 +396,8 @@ def state_save(sb: Any, req: Request, body: dict) -> dict:
 @route("POST", "/faults")
 def faults_add(sb: Any, req: Request, body: dict) -> dict:
     with sb.state.lock:
-        fault = faults.add(sb.state, body)
-    return {"id": fault.id}
+        fault = faults.add(sb.state, body, sb.clock.now())
+    return {"id": fault.id, "until": fault.until}
 
 
 @route("GET", "/faults")
@@ -401,6 +446,14 @@ def components_get(sb: Any, req: Request, body: dict, component_appid: str) -> d
     with sb.state.lock:
         return api_component.component_view(api_component.control_component(
             sb.state, component_appid))
+
+
+@route("PATCH", "/components/{component_appid}")
+def components_patch(sb: Any, req: Request, body: dict, component_appid: str) -> dict:
+    """The platform's own settings: {"ip_whitelist": [...], "func_ids": [...] or null}."""
+    with sb.state.lock:
+        component = api_component.control_component(sb.state, component_appid)
+        return api_component.component_view(api_component.update_component(component, body))
 
 
 @route("POST", "/components/{component_appid}/ticket")

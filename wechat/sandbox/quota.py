@@ -25,6 +25,7 @@ DAILY_LIMITS: dict[str, tuple[int, int]] = {
     "/cgi-bin/message/custom/send": (500000, 50000),
     "/cgi-bin/message/mass/sendall": (100, 100),
     "/cgi-bin/message/mass/send": (100, 100),
+    "/cgi-bin/message/mass/preview": (100, 100),
     "/cgi-bin/media/uploadnews": (10, 10),
     "/cgi-bin/message/mass/delete": (10, 10),
     "/cgi-bin/qrcode/create": (100000, 10000),
@@ -35,7 +36,21 @@ DAILY_LIMITS: dict[str, tuple[int, int]] = {
 }
 
 
+# Paths drawing on another path's daily budget. §13 names one "mass send (advanced)"
+# limit of 100 a day and no separate one for send or preview, so sendall, send and
+# preview share one budget (counted and overridden under the sendall path).
+SHARED_BUDGET: dict[str, str] = {
+    "/cgi-bin/message/mass/send": "/cgi-bin/message/mass/sendall",
+    "/cgi-bin/message/mass/preview": "/cgi-bin/message/mass/sendall",
+}
+
+
+def budget_path(path: str) -> str:
+    return SHARED_BUDGET.get(path, path)
+
+
 def daily_limit(state: SandboxState, appid: str, path: str) -> int | None:
+    path = budget_path(path)
     account = state.accounts.get(appid)
     if account and path in account.quotas:
         return int(account.quotas[path])
@@ -46,7 +61,7 @@ def daily_limit(state: SandboxState, appid: str, path: str) -> int | None:
 
 
 def used_today(state: SandboxState, appid: str, path: str, now: float) -> int:
-    return state.quota_used.get(f"{appid}|{path}|{beijing_day_key(now)}", 0)
+    return state.quota_used.get(f"{appid}|{budget_path(path)}|{beijing_day_key(now)}", 0)
 
 
 def exhausted(state: SandboxState, appid: str, path: str, now: float) -> bool:
@@ -55,14 +70,15 @@ def exhausted(state: SandboxState, appid: str, path: str, now: float) -> bool:
 
 
 def count(state: SandboxState, appid: str, path: str, now: float) -> None:
-    key = f"{appid}|{path}|{beijing_day_key(now)}"
+    key = f"{appid}|{budget_path(path)}|{beijing_day_key(now)}"
     state.quota_used[key] = state.quota_used.get(key, 0) + 1
 
 
 def clear(state: SandboxState, appid: str, now: float, path: str | None = None) -> None:
     """Forget today's counts for the account (or one of its paths)."""
     day = beijing_day_key(now)
+    budget = budget_path(path) if path is not None else None
     for key in list(state.quota_used):
         k_appid, k_path, k_day = key.split("|")
-        if k_appid == appid and k_day == day and (path is None or k_path == path):
+        if k_appid == appid and k_day == day and (budget is None or k_path == budget):
             del state.quota_used[key]

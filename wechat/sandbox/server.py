@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +16,8 @@ from .api_media import VIDEO_CDN_PATH, video_file
 from .api_token import expire_token, validate_token
 from .clock import SandboxClock
 from .consent import PAGES
-from .state import SandboxState
+from .ipcheck import check_component_ip
+from .state import Fault, SandboxState
 from .web import ROUTES, ApiError, ControlError, Ctx, Request, Response, Route
 
 MAX_BODY = 20 * 1024 * 1024
@@ -31,6 +34,7 @@ def _load_routes() -> None:
         api_message,
         api_qrcode,
         api_quota,
+        api_speed,
         api_tag,
         api_token,
         api_user,
@@ -146,7 +150,13 @@ class SandboxServer:
             return page(self, req)
         route = ROUTES.get(req.path)
         if route is None:
-            return Response(404, b"404 Not Found", "text/plain")
+            with self.state.lock:
+                named = faults.names_path(self.state, req.path, self.clock.now())
+            if not named:
+                return Response(404, b"404 Not Found", "text/plain")
+            # A fault naming an endpoint the sandbox does not model (the kf account and
+            # session APIs) still fires there, so its errcodes can be produced.
+            route = Route(req.method, req.path, _unmodelled, "none", None)
         return self.platform_call(route, req)
 
     def platform_call(self, route: Route, req: Request) -> Response:
@@ -157,34 +167,41 @@ class SandboxServer:
             known = state.tokens.get(token_value or "")
             appid = known.appid if known else _appid_hint(req)
             fault = faults.take(state, appid=appid, path=req.path,
-                                has_token=route.auth != "none" and known is not None)
-        if fault is not None and fault.kind == "slow":
+                                has_token=route.auth != "none" and known is not None,
+                                now=self.clock.now())
+        kind = fault.kind if fault is not None else None
+        if fault is not None and kind == "slow":
             time.sleep(fault.delay)
-        if fault is not None and fault.kind == "http_500":
+        if kind == "http_500":
             with state.lock:
-                self._log_call(appid, req.path, None, 500)
+                self._log_call(appid, req.path, None, 500, fault=kind)
             return Response(500, b"<html><body>500 Internal Server Error</body></html>",
                             "text/html")
         with state.lock:
             now = self.clock.now()
             ctx = Ctx(state=state, clock=self.clock, req=req, now=now, appid=appid, server=self)
             try:
-                result = self._run(route, ctx, fault.kind if fault else None)
+                result = self._run(route, ctx, fault)
                 errcode = result.get("errcode", 0) if isinstance(result, dict) else 0
             except ApiError as exc:
                 result, errcode = exc.body(), exc.errcode
-            self._log_call(ctx.appid, req.path, errcode, 200)
+            self._log_call(ctx.appid, req.path, errcode, 200, fault=kind)
             state.version += 1
-        if isinstance(result, Response):
-            return result
-        return Response.json(result)
+        response = result if isinstance(result, Response) else Response.json(result)
+        if fault is not None and kind in ("slow_after", "drop_after"):
+            # The work is done and recorded; only its answer is late or lost.
+            time.sleep(fault.delay)
+            if kind == "drop_after":
+                return Response(drop=fault.how or "close")
+        return response
 
-    def _run(self, route: Route, ctx: Ctx, fault_kind: str | None) -> Any:
+    def _run(self, route: Route, ctx: Ctx, fault: Fault | None) -> Any:
         req = ctx.req
-        if fault_kind == "busy":
-            raise ApiError(-1)
-        if fault_kind == "rate_limit":
-            raise ApiError(45011)
+        fault_kind = fault.kind if fault is not None else None
+        if fault_kind in faults.ANSWERS:
+            raise ApiError(faults.ANSWERS[fault_kind])
+        if fault is not None and fault_kind == "errcode" and fault.errcode is not None:
+            raise ApiError(fault.errcode, fault.errmsg)
         if route.method == "POST" and req.method != "POST":
             raise ApiError(43002)
         if route.method == "GET" and req.method != "GET":
@@ -198,17 +215,27 @@ class SandboxServer:
             if fault_kind == "token_expired":
                 expire_token(token, ctx.now)
                 raise ApiError(42001)
+            platform = token.component_appid if token.kind == "authorizer" else (
+                token.appid if token.kind == "component" else None)
+            if platform is not None and platform in ctx.state.components:
+                check_component_ip(ctx.state.components[platform], req.client_ip)
             if token.kind == "authorizer" and route.bundle is not None:
                 _check_bundle(ctx, route.bundle)
+            account = ctx.state.accounts.get(token.appid)
+            if account is not None and route.path in account.banned_apis:
+                raise ApiError(48004)
             if quota.exhausted(ctx.state, token.appid, route.path, ctx.now):
                 raise ApiError(45009)
             quota.count(ctx.state, token.appid, route.path, ctx.now)
         return route.handler(ctx)
 
-    def _log_call(self, appid: str | None, path: str, errcode: int | None, status: int) -> None:
+    def _log_call(self, appid: str | None, path: str, errcode: int | None, status: int,
+                  *, fault: str | None = None) -> None:
         state = self.state
+        # `fault` names the fault that struck the call, e.g. "drop_after": the work was
+        # done (errcode) but its answer never reached the caller.
         state.calls.append({"at": self.clock.now(), "appid": appid, "path": path,
-                            "errcode": errcode, "status": status})
+                            "errcode": errcode, "status": status, "fault": fault})
         if len(state.calls) > MAX_CALL_LOG:
             del state.calls[: len(state.calls) - MAX_CALL_LOG]
         state.bump("calls", path)
@@ -240,8 +267,17 @@ def _check_bundle(ctx: Ctx, bundle: int) -> None:
     grant = component.authorizations.get(token.appid) if component else None
     if grant is None:
         raise ApiError(61003)
+    # The platform itself must hold the bundle (61007) before the account's grant counts.
+    if component is not None and component.func_ids is not None and (
+            bundle not in component.func_ids):
+        raise ApiError(61007)
     if bundle not in grant["func_ids"]:
         raise ApiError(48001)
+
+
+def _unmodelled(ctx: Ctx) -> Response:
+    """An endpoint the sandbox does not model, reached only while a fault names it."""
+    return Response(404, b"404 Not Found", "text/plain")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -266,20 +302,38 @@ class _Handler(BaseHTTPRequestHandler):
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
+            client_ip=str(self.client_address[0]),
         )
         sandbox: SandboxServer = self.server.sandbox  # type: ignore[attr-defined]
         try:
             resp = sandbox.dispatch(req)
         except Exception as exc:  # noqa: BLE001 - a sandbox bug must not kill the connection
             resp = Response(500, json.dumps({"error": repr(exc)}).encode(), "application/json")
-        self.send_response(resp.status)
-        self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
-        for key, value in resp.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(resp.body)
+        if resp.drop:
+            self._drop(resp.drop)
+            return
+        try:
+            self.send_response(resp.status)
+            self.send_header("Content-Type", resp.content_type)
+            self.send_header("Content-Length", str(len(resp.body)))
+            for key, value in resp.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp.body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The caller stopped waiting (a slow_after answer after its read timeout).
+            self.close_connection = True
+
+    def _drop(self, how: str) -> None:
+        """End the connection without an answer: a plain close (the client reads EOF where
+        the status line should be) or, for "reset", an RST."""
+        self.close_connection = True
+        if how == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
 
     do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _handle
 

@@ -7,7 +7,8 @@ It talks only to the sandbox's control API over HTTP, so every event reaches the
 callback URL as a real signed (and, in safe mode, encrypted) push. Traffic: follows from
 several QR campaigns, plain follows, Chinese and English text (with the "TC"/"SC"/"EN"
 keywords), images, voice with recognition, location messages and reports, menu clicks,
-scans by existing followers, unfollows and re-follows (same person, same openid).
+menu scan buttons (scancode_push / scancode_waitmsg), scans by existing followers,
+unfollows and re-follows (same person, same openid).
 
 The *plan* (which kind, which follower slot, what text) comes from one seeded RNG, so the
 same --seed gives the same traffic. Execution is concurrent -- a slow receiver must not
@@ -45,6 +46,7 @@ MIX: dict[str, int] = {
     "location": 4,
     "location_report": 2,
     "click": 10,
+    "menu_scan": 3,
     "scan": 6,
     "unfollow": 4,
     "refollow": 2,
@@ -70,6 +72,8 @@ TEXT_EN = (
 )
 VOICE_RECOGNITION = ("我想查询订单", "明天下午有空吗", "hello can you hear me", None)
 CLICK_KEYS = ("MENU_LATEST", "MENU_HELP", "MENU_CONTACT", "MENU_COUPON")
+SCAN_BUTTONS = ("scancode_push", "scancode_waitmsg")
+SCAN_RESULTS = ("6901234567892", "https://shop.example.com/item/88", "ORDER-20240518-0042")
 PLACES = (
     (31.230416, 121.473701, "上海市黄浦区人民广场"),
     (39.904200, 116.407396, "北京市东城区"),
@@ -158,6 +162,9 @@ def _spec(rng: random.Random, kind: str) -> dict[str, Any]:
         return {"latitude": lat, "longitude": lng, "precision": round(rng.uniform(10, 200), 3)}
     if kind == "click":
         return {"key": rng.choice(CLICK_KEYS)}
+    if kind == "menu_scan":
+        return {"type": rng.choice(SCAN_BUTTONS), "key": "MENU_SCAN",
+                "scan_result": rng.choice(SCAN_RESULTS)}
     return {}
 
 
@@ -285,7 +292,7 @@ def _perform(control: Control, event: Event, slot: Slot) -> dict[str, Any] | Non
         return control.call("POST", f"{follower}/unfollow").get("push")
     if event.kind == "scan":
         return control.call("POST", f"{follower}/scan", event.spec).get("push")
-    if event.kind == "click":
+    if event.kind in ("click", "menu_scan"):
         return control.call("POST", f"{follower}/click", event.spec).get("push")
     if event.kind == "location_report":
         return control.call("POST", f"{follower}/location", event.spec).get("push")

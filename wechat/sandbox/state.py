@@ -31,12 +31,18 @@ class Person:
     wechat_id: str = ""
     # group id -> unionid; one unionid per open-platform group.
     unionids: dict[str, str] = field(default_factory=dict)
+    # "active", "restricted" (frozen: sends answer 50002) or "deleted" (the WeChat account
+    # was closed: 46004).
+    state: str = "active"
 
 
 @dataclass
 class Tag:
     id: int
     name: str
+    # Fans counted on top of the real followers, so a tag can be "too big" (45057)
+    # without creating 100,000 followers.
+    simulated_fans: int = 0
 
 
 @dataclass
@@ -71,6 +77,17 @@ class Account:
     mass_call_times: list[float] = field(default_factory=list)
     clear_quota_uses: list[float] = field(default_factory=list)
     stable_force_refreshes: list[float] = field(default_factory=list)
+    # Where calls may come from (§3.1): a non-empty allow-list refuses other IPs with
+    # 40164; with ip_confirmation on, an IP not yet confirmed by the admin gets 89503, then
+    # 89501 while pending, 89507/89506 after the admin refuses it.
+    ip_whitelist: list[str] = field(default_factory=list)
+    ip_confirmation: bool = False
+    confirmed_ips: list[str] = field(default_factory=list)
+    # ip -> {"pending": bool, "refusals": [epoch, ...], "blocked_until": epoch}
+    ip_decisions: dict[str, dict] = field(default_factory=dict)
+    # API paths banned for this account (48004).
+    banned_apis: list[str] = field(default_factory=list)
+    mass_speed: int = 0
 
 
 @dataclass
@@ -183,6 +200,10 @@ class Component:
     auth_codes: dict[str, dict] = field(default_factory=dict)
     # authorizer appid -> {"func_ids", "refresh_token", "auth_time"}
     authorizations: dict[str, dict] = field(default_factory=dict)
+    # The platform's own IP allow-list (61004 from elsewhere when non-empty) and the
+    # permission bundles it was granted on open.weixin.qq.com (None: all; 61007 otherwise).
+    ip_whitelist: list[str] = field(default_factory=list)
+    func_ids: list[int] | None = None
 
 
 @dataclass
@@ -195,6 +216,10 @@ class Fault:
     ratio: float | None = None
     delay: float = 0.0
     fired: int = 0
+    errcode: int | None = None  # kind "errcode": the code to answer
+    errmsg: str | None = None
+    until: float | None = None  # sandbox time after which the fault is gone ("seconds")
+    how: str = ""  # kind "drop_after": "close" (no answer) or "reset" (TCP RST)
 
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -203,6 +228,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "push_attempts": 3,
     "user_page_size": 10000,
     "mass_rate_per_minute": 60,
+    # Permanent QR codes per account, integer and string scenes together (§9).
+    "permanent_qr_limit": 100_000,
 }
 
 _COLLECTIONS: dict[str, type] = {

@@ -38,15 +38,18 @@ ERRMSG: dict[int, str] = {
     40027: "invalid sub button url size",
     40032: "invalid openid list size",
     40033: "invalid charset. please check your request, if include \\uxxxx will create fail!",
+    40036: "invalid template_id size",
     40037: "invalid template_id",
     40052: "invalid action name",
     40053: "invalid action info, please check document",
     40092: "invalid remark size",
     40125: "invalid appsecret",
+    40164: "invalid ip, not in whitelist",
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",
     42001: "access_token expired",
+    42007: "access_token and refresh_token exception",
     43001: "require GET method",
     43002: "require POST method",
     43004: "require subscribe",
@@ -70,17 +73,25 @@ ERRMSG: dict[int, str] = {
     45072: "command field content is invalid",
     45080: "no user interaction in 30 seconds",
     45081: "you are already typing",
+    45083: "invalid speed",
+    45084: "no speed",
     45157: "invalid tag name",
     45158: "tag name too long",
     45159: "invalid tag id",
     46003: "menu no exist",
+    46004: "invalid user",
     47001: "data format error",
     48001: "api unauthorized",
     48002: "user block receive message",
+    48004: "api forbidden for irregularities, view detail on mp.weixin.qq.com",
     48006: "forbid to clear quota because of reaching the limit",
+    49003: "not match openid with appid",
+    50002: "user limited",
     61003: "component is not authorized by this account",
+    61004: "access clientip is not registered",
     61005: "component ticket is expired",
     61006: "component ticket is invalid",
+    61007: "api is unauthorized to component",
     61009: "code is invalid",
     61023: "refresh_token is invalid",
     61500: "date format error",
@@ -91,7 +102,28 @@ ERRMSG: dict[int, str] = {
     65304: "match rule empty",
     65316: "invalid url domain size",
     65320: "sex, country, province, city and language are not allowed",
+    65400: "please enable new custom service, or wait for a while if you have enabled",
+    65401: "invalid custom service account",
+    65402: "the custom service account need to bind a wechat user",
+    65403: "illegal nickname",
+    65404: "illegal custom service account",
+    65405: "custom service account number reach limit",
+    65406: "custom service account exists",
+    65407: "the wechat user have been one of your workers",
+    65408: "this wechat account has an invitation to this custom service",
+    65409: "wechat account invalid",
+    65410: "too many custom service accounts bound by the worker",
+    65411: "a invitation has already existed",
+    65412: "the custom service account has already bound a wechat user",
+    65413: "no effective session for this user",
+    65414: "the user is in a session with another custom service account",
+    65415: "the custom service account is offline",
     76021: "cgi_path not found, please check",
+    89501: "this ip is waiting for administrator confirmation",
+    89502: "this ip is not confirmed by the administrator",
+    89503: "this call needs administrator confirmation",
+    89506: "this ip was refused by the administrator twice within 24 hours",
+    89507: "this ip was refused by the administrator within the last hour",
 }
 
 
@@ -129,6 +161,7 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes = b""
+    client_ip: str = ""  # the caller's address, for the IP allow-lists
 
     def json(self, *, required: bool = True) -> dict:
         if not self.body.strip():
@@ -154,6 +187,8 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json; encoding=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    # "close" or "reset": send nothing and end the connection (the drop_after fault).
+    drop: str = ""
 
     @classmethod
     def json(cls, data: Any, status: int = 200) -> Response:

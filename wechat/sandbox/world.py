@@ -9,18 +9,25 @@ from __future__ import annotations
 import base64
 import secrets
 
+from wechat import windows
+
+from .api_menu import menu_for
 from .api_qrcode import scene_value
 from .state import Account, Follower, Group, Person, QrCode, SandboxState, random_alnum
 from .web import ControlError
 
-EVENT_WINDOW = 60  # follow, scan and click open a 3-message quota for one minute
-EVENT_QUOTA = 3
-MSG_WINDOW = 48 * 3600  # a user message opens a 5-message quota for 48 hours
-MSG_QUOTA = 5
+# The kf window rules are shared with the portal (wechat/windows.py).
+EVENT_WINDOW = windows.SHORT_SECONDS  # follow, scan and three menu buttons: 3 sends, 1 min
+EVENT_QUOTA = windows.SHORT_SENDS
+MSG_WINDOW = windows.LONG_SECONDS  # a user message: 5 sends, 48 hours
+MSG_QUOTA = windows.LONG_SENDS
 
 ACCOUNT_FIELDS = ("appid", "secret", "original_id", "name", "kind", "verified", "token",
                   "encoding_aes_key", "message_mode", "data_format", "callback_url", "group_id",
-                  "test_account", "quotas", "template_ids", "mass_job_seconds", "mass_job_status")
+                  "test_account", "quotas", "template_ids", "mass_job_seconds", "mass_job_status",
+                  "ip_whitelist", "ip_confirmation", "banned_apis")
+# Account fields holding lists of strings (IP addresses, API paths).
+_STRING_LISTS = ("ip_whitelist", "banned_apis", "template_ids")
 _CHOICES = {"kind": ("service", "subscription"), "message_mode": ("plain", "compatible", "safe"),
             "data_format": ("xml", "json")}
 
@@ -47,6 +54,10 @@ def _validate_account_fields(state: SandboxState, spec: dict) -> None:
     unknown = set(spec) - set(ACCOUNT_FIELDS)
     if unknown:
         raise ControlError(400, f"unknown fields: {', '.join(sorted(unknown))}")
+    for name in _STRING_LISTS:
+        if name in spec and not (isinstance(spec[name], list)
+                                 and all(isinstance(v, str) for v in spec[name])):
+            raise ControlError(400, f"{name} must be a list of strings")
 
 
 def create_account(state: SandboxState, spec: dict, now: float) -> Account:
@@ -161,19 +172,89 @@ def scan(state: SandboxState, account: Account, follower: Follower, code: QrCode
     return message
 
 
-def click(state: SandboxState, account: Account, follower: Follower, spec: dict,
-          now: float) -> dict:
-    message = base_message(account, follower, now, "event")
+# Menu button type -> the event pressing it pushes (§2.2, §10). Buttons that only show
+# material (media_id, view_limited, article_id, article_view_limited) push nothing.
+MENU_EVENTS = {
+    "click": "CLICK",
+    "view": "VIEW",
+    "scancode_push": "scancode_push",
+    "scancode_waitmsg": "scancode_waitmsg",
+    "pic_sysphoto": "pic_sysphoto",
+    "pic_photo_or_album": "pic_photo_or_album",
+    "pic_weixin": "pic_weixin",
+    "location_select": "location_select",
+    "miniprogram": "view_miniprogram",
+}
+MATERIAL_BUTTONS = ("media_id", "view_limited", "article_id", "article_view_limited")
+DEFAULT_SCAN_RESULT = "http://weixin.qq.com/r/sandbox-scan"
+
+
+def _menu_button(account: Account, follower: Follower, key: str) -> dict | None:
+    """The button with this key in the menu the follower sees."""
+    for button in menu_for(account, follower) or []:
+        for candidate in [button, *(button.get("sub_button") or [])]:
+            if candidate.get("key") == key:
+                return candidate
+    return None
+
+
+def _pressed(account: Account, follower: Follower, spec: dict) -> str:
+    """The type of the button pressed: given, else the menu's button with that key (a
+    key found in no menu is a click), else a view for a url."""
+    if spec.get("type"):
+        kind = str(spec["type"])
+        if kind not in MENU_EVENTS and kind not in MATERIAL_BUTTONS:
+            raise ControlError(400, f"type must be one of {', '.join(MENU_EVENTS)}")
+        return kind
     if spec.get("url"):
-        message.update({"Event": "VIEW", "EventKey": spec["url"]})
-        if spec.get("menu_id") is not None:
-            message["MenuId"] = spec["menu_id"]
-        follower.last_interaction_at = now
-    elif spec.get("key") is not None:
-        message.update({"Event": "CLICK", "EventKey": str(spec["key"])})
-        _open_event_window(follower, now)
+        return "view"
+    if spec.get("key") is not None:
+        button = _menu_button(account, follower, str(spec["key"]))
+        return str(button.get("type") or "click") if button else "click"
+    raise ControlError(400, "key or url required")
+
+
+def click(state: SandboxState, account: Account, follower: Follower, spec: dict,
+          now: float) -> dict | None:
+    """A menu button pressed: the event it pushes (None for a material button, which
+    pushes nothing). CLICK and the two scancode buttons open the short window."""
+    kind = _pressed(account, follower, spec)
+    follower.last_interaction_at = now
+    if kind in MATERIAL_BUTTONS:
+        return None
+    event = MENU_EVENTS[kind]
+    message = base_message(account, follower, now, "event")
+    message["Event"] = event
+    if kind == "view":
+        if not spec.get("url"):
+            raise ControlError(400, "url required")
+        message["EventKey"] = spec["url"]
+    elif kind == "miniprogram":
+        if not spec.get("pagepath"):
+            raise ControlError(400, "pagepath required")
+        message["EventKey"] = spec["pagepath"]
     else:
-        raise ControlError(400, "key or url required")
+        if spec.get("key") in (None, ""):
+            raise ControlError(400, "key required")
+        message["EventKey"] = str(spec["key"])
+    if kind in ("view", "miniprogram") and spec.get("menu_id") is not None:
+        message["MenuId"] = spec["menu_id"]
+    if kind.startswith("scancode_"):
+        message["ScanCodeInfo"] = {"ScanType": str(spec.get("scan_type", "qrcode")),
+                                   "ScanResult": str(spec.get("scan_result",
+                                                              DEFAULT_SCAN_RESULT))}
+    elif kind.startswith("pic_"):
+        count = int(spec.get("pictures", 1))
+        message["SendPicsInfo"] = {"Count": count, "PicList": [
+            {"PicMd5Sum": secrets.token_hex(16)} for _ in range(count)]}
+    elif kind == "location_select":
+        message["SendLocationInfo"] = {
+            "Location_X": spec.get("latitude", 23.134521),
+            "Location_Y": spec.get("longitude", 113.358803),
+            "Scale": spec.get("scale", 15), "Label": spec.get("label", ""),
+            "Poiname": spec.get("poiname", "")}
+    if event in windows.SHORT_WINDOW_EVENTS:
+        _open_event_window(follower, now)
     _record(state, account, follower, "click", now)
     return message
 
