@@ -6,6 +6,7 @@ Redis channel layer. See the README's settings table.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -127,6 +128,23 @@ SILENCED_SYSTEM_CHECKS = ["models.W047"] if _SQLITE else []
 AUTH_USER_MODEL = "accounts.User"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# How the console's push reaches the screens: "brand" sends one channel-layer message per
+# event to the brand's group, carrying the audience the visibility rule computed (each
+# socket keeps what is addressed to it); "agent" sends one per member of the audience to
+# their own group, the previous way, kept as the benchmark's baseline.
+CONSOLE_FANOUT = env_str("CONSOLE_FANOUT", "brand")
+# Which channels_redis layer carries it: "pubsub" (Redis PUBLISH/SUBSCRIBE) or "redis" (the
+# core layer: sorted sets read with BZPOPMIN). bench/console.py compares them: pub/sub did
+# the same work with 40% fewer Redis commands and less CPU, at a lower latency.
+CONSOLE_LAYER = env_str("CONSOLE_LAYER", "pubsub")
+_CONSOLE_LAYERS = {
+    "redis": "routing.layers.ConsoleRedisChannelLayer",
+    "pubsub": "routing.layers.ConsolePubSubChannelLayer",
+}
+if CONSOLE_FANOUT not in ("brand", "agent"):
+    raise ImproperlyConfiguredEnv(f"CONSOLE_FANOUT={CONSOLE_FANOUT!r}: use brand or agent")
+if CONSOLE_LAYER not in _CONSOLE_LAYERS:
+    raise ImproperlyConfiguredEnv(f"CONSOLE_LAYER={CONSOLE_LAYER!r}: use redis or pubsub")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -137,21 +155,28 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            # channels_redis, with a receive() that survives a Redis read timeout.
-            "BACKEND": "routing.layers.ConsoleRedisChannelLayer",
-            # A slow screen must not fill Redis: each socket's backlog is capped and
-            # expires; the console catches up from the database instead. Reads wait
-            # longer than the layer's 5 s BZPOPMIN, or every idle socket times out.
+            # channels_redis (CONSOLE_LAYER above), hardened against Redis faults and with
+            # numbered brand streams: routing/layers.py.
+            "BACKEND": _CONSOLE_LAYERS[CONSOLE_LAYER],
+            # Reads wait longer than the core layer's 5 s BZPOPMIN, or every idle socket
+            # times out. In the core layer, capacity and expiry bound the backlog of one
+            # *server process* (all its sockets share one Redis key), not of one socket:
+            # the brand fan-out puts one message there per event, so 1,000 is half a
+            # minute of a busy brand. What is dropped beyond it (or expires) is logged,
+            # and the sockets see the gap in the stream's numbers and resync.
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                "capacity": 200,
+                "capacity": 1000,
                 "expiry": 30,
+                # Pub/sub channels ignore the database number: without it in the prefix,
+                # two portals (or test runs) on one Redis server would hear each other.
+                "prefix": f"asgi{urlsplit(REDIS_URL).path.strip('/') or '0'}",
             },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "routing.layers.ConsoleInMemoryChannelLayer"}}
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
@@ -159,12 +184,25 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# Every task is idempotent (a claim by conditional update), so one whose worker process
+# died under it (the OOM killer, a crash) is handed out again rather than dropped.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A task taken by a worker that died before acknowledging it (acks late) is handed out again
-# after this many seconds. It must exceed every countdown: the Redis transport holds a
-# retry's delayed task unacknowledged until it is due.
+# A task taken by a worker that died before acknowledging it (acks late) is handed out
+# again once it has been out this many seconds: with the workers looking for such tasks
+# every 5 s (kombu's default is 100 s), a killed worker's tasks run again within a minute.
+# Past it the Redis transport hands out again a task still waiting for its countdown, or
+# still at work: countdowns stay under 30 s (messaging.tasks.LONGEST_COUNTDOWN; longer
+# waits, like a reply's retries, are kept in the database), batches hand on their rest
+# after 20 s, and a run that overstays finds its rows claimed by the first.
+_visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 50)
+if _visibility_timeout < 1:
+    raise ImproperlyConfiguredEnv(
+        f"CELERY_VISIBILITY_TIMEOUT={_visibility_timeout} must be at least 1 second")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "visibility_timeout": _visibility_timeout,
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -174,10 +212,12 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict = {
     # Renew access tokens before they expire, so requests rarely wait for one.
     "tokens-refresh-due": {"task": "accounts.tasks.tokens_refresh_due_task", "schedule": 60.0},
-    # Re-queue deliveries left unprocessed (a lost task, a broker outage).
-    "inbound-sweep": {"task": "messaging.tasks.inbound_sweep_task", "schedule": 60.0},
-    # Re-queue replies whose enqueueing failed; wake snoozed conversations that are due.
-    "message-send-sweep": {"task": "messaging.tasks.message_send_sweep_task", "schedule": 60.0},
+    # Queue deliveries left unprocessed (a lost task, a broker outage), topping the queue
+    # up while a backlog lasts.
+    "inbound-sweep": {"task": "messaging.tasks.inbound_sweep_task", "schedule": 15.0},
+    # Queue replies whose retry is due or whose task was lost, fail those a dead worker
+    # left sending; wake snoozed conversations that are due.
+    "message-send-sweep": {"task": "messaging.tasks.message_send_sweep_task", "schedule": 15.0},
     "conversations-wake": {"task": "messaging.tasks.conversations_wake_task", "schedule": 60.0},
 }
 

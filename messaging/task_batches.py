@@ -8,6 +8,10 @@ appends the item to an in-memory batch, and a thread of that process publishes e
 batch as one task every ``FLUSH_SECONDS`` (or at once at ``MAX_ITEMS``): at most a few
 publishes per second per process, however busy. The task then loops over its items.
 
+A caller whose items are awaited by a person may ask for a shorter wait (``within``): the
+console's push to screens waits at most 50 ms, in a batch of its own, so a message reaches
+the screens in a fraction of a second; at most 20 publishes a second per process.
+
 What this trades: an item waits up to ``FLUSH_SECONDS`` before it is queued, and items
 still in memory when a process is killed outright are not queued at all. Neither loses
 anything stored: the inbound sweep re-queues unprocessed deliveries, and screens catch up
@@ -38,7 +42,8 @@ MAX_ITEMS = 500
 class _Batches:
     """The pending items of this process, per task, and the thread that publishes them."""
 
-    def __init__(self) -> None:
+    def __init__(self, within: float = FLUSH_SECONDS) -> None:
+        self.within = within
         self.pid = os.getpid()
         self.lock = threading.Lock()
         self.wake = threading.Event()
@@ -60,7 +65,7 @@ class _Batches:
     def run(self) -> None:
         while True:
             self.wake.wait()
-            time.sleep(FLUSH_SECONDS)  # let what arrives meanwhile join the batch
+            time.sleep(self.within)  # let what arrives meanwhile join the batch
             self.wake.clear()
             self.flush()
 
@@ -81,10 +86,17 @@ class _Batches:
 
 
 _batches = _Batches()
+# Batches with a shorter wait (``within``), each with a thread of its own.
+_sooner: dict[float, _Batches] = {}
 
 
-def _current() -> _Batches:
+def _current(within: float = FLUSH_SECONDS) -> _Batches:
     global _batches
+    if within != FLUSH_SECONDS:
+        batches = _sooner.get(within)
+        if batches is None or batches.pid != os.getpid():
+            batches = _sooner[within] = _Batches(within)  # as below: afresh after a fork
+        return batches
     if _batches.pid != os.getpid():
         # A forked child (a pre-forking server) inherits the parent's items and a lock
         # that may be held, but not its thread: start afresh.
@@ -108,19 +120,20 @@ def _publish(task: Task, items: list[Any]) -> bool:
     return True
 
 
-def batch_submit(task: Task, item: Any) -> None:
-    """Have ``task`` (which takes a list) run for ``item``, in a batch with others. Never
-    raises: a failure to queue is logged, and the caller's sweep catches up."""
+def batch_submit(task: Task, item: Any, *, within: float = FLUSH_SECONDS) -> None:
+    """Have ``task`` (which takes a list) run for ``item``, in a batch with others, queued
+    within ``within`` seconds. Never raises: a failure to queue is logged, and the
+    caller's sweep catches up."""
     if task.app.conf.task_always_eager:
         _publish(task, [item])
         return
-    _current().add(task, item)
+    _current(within).add(task, item)
 
 
 def batch_flush() -> int:
     """Publish what is pending now, in this thread; answers how many items were queued.
     For a clean exit and for tests."""
-    return _current().flush()
+    return _current().flush() + sum(_current(within).flush() for within in list(_sooner))
 
 
 atexit.register(batch_flush)

@@ -2,6 +2,13 @@
 
 Events are compact on purpose: ids, a status and a snippet. The screen fetches the
 details through the REST API, which applies the requester's scope once more.
+
+On the channel layer, an event travels in one of two envelopes. In the brand fan-out
+(`CONSOLE_FANOUT=brand`, the default) the push sends one `StreamMessage` per fact to the
+brand's group: the events with the membership ids each is addressed to, numbered on the
+brand's stream so a socket that misses one can tell. In the per-agent fan-out (`agent`,
+the benchmark's baseline) and for one-off sends (tests' markers), a `console.event`
+carries one event to one group.
 """
 
 from typing import Literal, TypedDict
@@ -15,8 +22,39 @@ def agent_group(membership_id: int) -> str:
     return f"agent.{membership_id}"
 
 
-# The channel-layer message type every group send uses; the consumer relays `payload`.
+# The channel-layer message type of a single event sent to a group; the consumer relays
+# `payload` as it is.
 CONSOLE_EVENT = "console.event"
+# The type of a brand stream's message (`StreamMessage`).
+CONSOLE_STREAM = "console.stream"
+
+
+class StreamPart(TypedDict):
+    """One event of a stream message and whom it is for: membership ids of the brand
+    (computed by `messaging.visibility.audience`), or None for every member of the brand."""
+
+    to: list[int] | None
+    payload: dict
+
+
+class StreamMessage(TypedDict):
+    """What the brand fan-out sends to `brand.<id>`: one message per fact whatever the
+    audience. ``seq`` counts the brand's messages (1, 2, 3, …) and ``epoch`` names the
+    counter: a new epoch means the counter was lost (Redis restarted) and began again."""
+
+    type: Literal["console.stream"]
+    seq: int
+    epoch: str
+    parts: list[StreamPart]
+
+
+def addressed_to(message: dict, membership_id: int) -> list[dict]:
+    """The events of a channel-layer message that are for ``membership_id``, whichever
+    envelope carried them. The consumer relays only these."""
+    if message.get("type") == CONSOLE_STREAM:
+        return [part["payload"] for part in message.get("parts", ())
+                if part["to"] is None or membership_id in part["to"]]
+    return [message["payload"]] if "payload" in message else []
 
 
 class HelloEvent(TypedDict):
@@ -47,8 +85,34 @@ class OverflowEvent(TypedDict):
     type: Literal["overflow"]
 
 
+# Why a `gap` was signalled (each also writes a log line on the server).
+GAP_SEQUENCE = "sequence"  # a number of the brand stream never arrived
+GAP_RESTART = "restart"  # the stream's counter began again: Redis lost its state
+GAP_LAYER = "layer"  # the channel layer failed to deliver (a read failed)
+GAP_REDIS = "redis"  # the server could not reach Redis for a while; it can again
+
+
+class GapEvent(TypedDict):
+    """Events for this screen may have been lost on the way: reload from the REST API."""
+
+    type: Literal["gap"]
+    reason: str
+
+
+class LinkEvent(TypedDict):
+    """The server lost the channel layer (Redis): events stop until it is back, when a
+    `gap` follows. The screen shows it is not live meanwhile."""
+
+    type: Literal["link"]
+    live: Literal[False]
+
+
 class PongEvent(TypedDict):
+    """Answer to a ping. ``live`` is False while the server cannot reach Redis: the socket
+    is up, but events are not flowing."""
+
     type: Literal["pong"]
+    live: bool
 
 
 class MessageEvent(TypedDict):
@@ -116,5 +180,5 @@ class PresenceEvent(TypedDict):
 
 ConsoleEvent = (
     MessageEvent | MessageStatusEvent | ConversationEvent | MovedAwayEvent | PresenceEvent
-    | OverflowEvent
+    | OverflowEvent | GapEvent | LinkEvent
 )

@@ -4,11 +4,18 @@ Messaging announces `message.created`, `message.status` and the `conversation.*`
 events after commit (`accounts.events`); `subscribe()` (called from `RoutingConfig.ready`)
 hands each one to a Celery task (in batches: `messaging.task_batches`), because the push
 to screens is slow work that must not hold up the callback. The task works out the
-audience and sends to each member's own group `agent.<membership id>`: the brand group
-would reach agents who serve other accounts.
-The audience is the visibility rule read from the conversation's side
+audience: the visibility rule read from the conversation's side
 (`messaging.visibility.audience`), the same rule the selectors apply, so a snippet never
-reaches a screen that would get a 404 for the details.
+reaches a screen that would get a 404 for the details. It is the only judge of who sees
+what; the sockets only compare their member's id with the list it made.
+
+Then, in the brand fan-out (`CONSOLE_FANOUT=brand`, the default), one channel-layer
+message goes to the brand's group, carrying the event and the audience's membership ids,
+numbered on the brand's stream (`routing.layers.stream_send`); each socket relays only
+what is addressed to its member. An event costs one group send whatever the audience, and
+a socket that misses a number tells its screen to resync. In the per-agent fan-out
+(`agent`, the benchmark's baseline) there is one group send per member of the audience,
+to `agent.<membership id>`, unnumbered.
 """
 
 import logging
@@ -16,6 +23,7 @@ from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.utils import timezone
 
 from accounts import events
@@ -30,13 +38,19 @@ from routing.events import (
     MessageEvent,
     MessageStatusEvent,
     MovedAwayEvent,
+    StreamPart,
     agent_group,
+    brand_group,
 )
+from routing.layers import stream_send
 
 logger = logging.getLogger(__name__)
 
 EVENTS = ("message.created", "message.status", *CONVERSATION_EVENTS)
 SNIPPET_CHARS = 80
+# The push is queued within this many seconds of the commit (a batch per 50 ms and web
+# process, not the 250 ms of background work): a person is watching.
+PUSH_WITHIN = 0.05
 
 
 def console_relay(name: str, payload: dict) -> None:
@@ -45,7 +59,7 @@ def console_relay(name: str, payload: dict) -> None:
     broker outage is logged there, and screens catch up when they reconnect and resync."""
     from routing.tasks import console_push_batch_task
 
-    batch_submit(console_push_batch_task, [name, payload])
+    batch_submit(console_push_batch_task, [name, payload], within=PUSH_WITHIN)
 
 
 def subscribe() -> None:
@@ -92,7 +106,7 @@ def snippet(message: Message) -> str:
 def push(name: str, payload: dict) -> int:
     """Build the event for one hook payload and send it to its audience; a conversation that
     moved also tells the members who saw it before and do not now (`former_audience`).
-    Answers how many screens' groups it went to (0 when the rows are gone)."""
+    Answers how many members it went to (0 when the rows are gone)."""
     conversation = Conversation.objects.filter(
         pk=payload.get("conversation_id"), brand_id=payload.get("brand_id")
     ).first()
@@ -103,12 +117,12 @@ def push(name: str, payload: dict) -> int:
     if event is None:
         return 0
     members = audience(conversation=conversation)
-    send_to_members(members, event)
-    if name != "conversation.transferred":
-        return len(members)
-    # Screens that showed it before a transfer would keep a stale row: they learn only that
-    # it went, not where, nor anything about the follower.
-    gone = former_audience(conversation=conversation, payload=payload, now=members)
+    parts: list[StreamPart] = [{"to": members, "payload": event}]
+    gone: list[int] = []
+    if name == "conversation.transferred":
+        # Screens that showed it before a transfer would keep a stale row: they learn only
+        # that it went, not where, nor anything about the follower.
+        gone = former_audience(conversation=conversation, payload=payload, now=members)
     if gone:
         moved: MovedAwayEvent = {
             "type": "conversation",
@@ -117,7 +131,8 @@ def push(name: str, payload: dict) -> int:
             "status": conversation.status,
             "at": event["at"],
         }
-        send_to_members(gone, moved)
+        parts.append({"to": gone, "payload": moved})
+    send(conversation.brand_id, parts)
     return len(members) + len(gone)
 
 
@@ -169,15 +184,20 @@ def _event(
     return None
 
 
-def send_to_members(membership_ids: Iterable[int], event: dict) -> None:
+def send(brand_id: int, parts: list[StreamPart]) -> None:
+    """Send each part's event to the members it names, by the configured fan-out. Raises
+    what the channel layer raises (Redis unreachable): the task retries."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not any(part["to"] for part in parts):
         return
-    send = async_to_sync(_send_all)
-    send(layer, [agent_group(pk) for pk in membership_ids], event)
+    if settings.CONSOLE_FANOUT == "agent":
+        async_to_sync(_send_per_member)(layer, parts)
+    else:
+        async_to_sync(stream_send)(layer, brand_group(brand_id), parts)
 
 
-async def _send_all(layer: object, groups: list[str], event: dict) -> None:
-    message = {"type": CONSOLE_EVENT, "payload": event}
-    for group in groups:
-        await layer.group_send(group, message)  # type: ignore[attr-defined]
+async def _send_per_member(layer: object, parts: list[StreamPart]) -> None:
+    for part in parts:
+        message = {"type": CONSOLE_EVENT, "payload": part["payload"]}
+        for membership_id in part["to"] or ():
+            await layer.group_send(agent_group(membership_id), message)  # type: ignore[attr-defined]

@@ -3,10 +3,15 @@
 import logging
 
 from celery import shared_task
+from celery.exceptions import MaxRetriesExceededError
 
 from routing import realtime
+from routing.layers import LAYER_ERRORS
 
 logger = logging.getLogger(__name__)
+
+# A push that could not reach the channel layer is tried again after 1, 2 and 4 s.
+PUSH_RETRIES = 3
 
 
 @shared_task
@@ -20,15 +25,31 @@ def console_push_task(name: str, payload: dict) -> int:
     return realtime.push(name, payload)
 
 
-@shared_task
-def console_push_batch_task(events: list[list]) -> int:
+@shared_task(bind=True, max_retries=PUSH_RETRIES, acks_late=True, reject_on_worker_lost=True)
+def console_push_batch_task(self, events: list[list]) -> int:  # noqa: ANN001
     """`console_push_task` for a batch of ``[name, payload]`` pairs, in order (web
-    processes batch them: `messaging.task_batches`). One failing event is logged and
-    skipped; answers how many member groups were sent to in all."""
-    sent = 0
+    processes batch them: `messaging.task_batches`). Answers how many members were sent
+    to in all.
+
+    An event the channel layer refused (Redis unreachable) is sent again a little later,
+    re-read then; the screens cannot tell it is missing when only this worker lost Redis.
+    If Redis is gone for everyone, the sockets notice by themselves and resync when it is
+    back. Any other failing event is logged and skipped."""
+    sent, unsent = 0, []
     for name, payload in events:
         try:
             sent += realtime.push(name, payload)
+        except LAYER_ERRORS as exc:
+            logger.warning("console push could not reach the channel layer: %r", exc,
+                           extra={"hook": name})
+            unsent.append([name, payload])
         except Exception:
             logger.exception("console push failed", extra={"hook": name})
+    if unsent:
+        try:
+            raise self.retry(args=(unsent,), countdown=2 ** self.request.retries)
+        except MaxRetriesExceededError:
+            logger.error("console push gave up after %d tries; screens resync when they "
+                         "next see the layer", PUSH_RETRIES + 1,
+                         extra={"count": len(unsent)})
     return sent

@@ -344,11 +344,34 @@
       el("img", { class: "c-thumb", src: m.media_url, alt: T.image, loading: "lazy", "data-testid": "message-image" }));
   }
 
+  // A reply's delivery: its status, why it failed or when WeChat's trouble is tried again,
+  // and a Retry button on a failed reply the API says may be sent again (`retryable`:
+  // never one WeChat may have delivered).
   function deliveryLabel(m) {
     if (m.direction !== "out") return null;
+    // The socket says that a reply failed, not whether it may be retried: the thread
+    // reloads once to learn it.
+    if (m.loadedStatus === undefined) m.loadedStatus = m.status;
+    else if (m.status === "failed" && m.loadedStatus !== "failed") {
+      m.loadedStatus = m.status;
+      soon("thread", loadConversation, 60);
+    }
     const text = { queued: T.queued, sending: T.sending, sent: T.sent, failed: T.failed }[m.status] || m.status;
     const reason = m.status === "failed" && m.error_reason ? ` — ${m.error_reason}` : "";
-    return el("span", { class: `c-status-${m.status}`, "data-testid": "delivery", text: text + reason });
+    const retryAt = m.status === "queued" && m.next_attempt_at ? ` — ${fmt(T.retrying_at, { time: timeOf(m.next_attempt_at) })}` : "";
+    const label = el("span", { class: `c-status-${m.status}`, "data-testid": "delivery", text: text + reason + retryAt });
+    if (m.status !== "failed" || !m.retryable) return label;
+    return el("span", { class: "c-delivery" }, [
+      label,
+      " ",
+      el("button", { type: "button", class: "c-retry", "data-testid": "retry", text: T.retry, onclick: () => retryReply(m) }),
+    ]);
+  }
+
+  // The same reply goes back to the queue (never a second one); the API refuses, with the
+  // reason, one that may have been delivered or whose window has closed.
+  function retryReply(m) {
+    act("POST", conversationUrl(m.conversation, `messages/${m.id}/retry`), {}, loadConversation);
   }
 
   function renderThread() {
@@ -869,14 +892,25 @@
         break;
       case "resync":
         state.lastEventAt = event.now;
-        if (state.synced) reloadAll();
+        // Even the first: events between the page's first load and the socket joining
+        // its groups reached no one.
+        reloadAll();
         state.synced = true;
         break;
       case "overflow":
+      case "gap":
+        // Events for this screen were dropped (too slow a reader; a lost or skipped
+        // message; Redis back after an outage): the database has them.
+        setConnection("online");
         reloadAll();
+        break;
+      case "link":
+        // The server lost Redis: the socket is up, but nothing flows until a "gap".
+        setConnection("offline");
         break;
       case "pong":
         clearTimeout(pongDue);
+        setConnection(event.live === false ? "offline" : "online");
         break;
       case "message":
         if (event.direction !== "note") state.snippets[event.conversation_id] = event.snippet;

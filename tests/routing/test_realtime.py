@@ -6,8 +6,9 @@ services), which announce after commit, through the hooks routing subscribes to.
 
 Nothing here waits for a fixed time. A test waits for the event it expects (up to
 `DEADLINE`, far beyond what it takes), and "nothing else arrived" is shown by a marker
-sent to the socket's own group after the code under test returned: the layer keeps one
-channel's messages in order, so what the marker overtakes was never sent.
+sent the way the events go (the brand's stream, addressed to the member alone; their own
+group in the per-agent fan-out) after the code under test returned: the stream is read
+in order, so what the marker overtakes was never sent.
 """
 
 import asyncio
@@ -21,8 +22,10 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from channels_redis.core import RedisChannelLayer
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
+from redis.asyncio.client import PubSub
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts.models import Membership
@@ -33,7 +36,8 @@ from messaging.ingest import inbound_ingest
 from messaging.models import Conversation
 from messaging.selectors import conversation_queryset
 from routing.consumers import SOCKETS_KEY, ConsoleConsumer
-from routing.events import CONSOLE_EVENT, agent_group
+from routing.events import CONSOLE_EVENT, agent_group, brand_group
+from routing.layers import stream_send
 from routing.realtime import audience
 from tests.factories import make_account, make_brand, make_member, make_team
 from tests.routing.socket_support import close_thread_connections, session_cookie  # noqa: F401
@@ -45,6 +49,7 @@ _msg_ids = itertools.count(int(time.time() * 1000))
 # How long a test waits for something that should happen: a slow machine makes the test
 # slower, not red.
 DEADLINE = 20.0
+LAYER_CLASSES = {"redis": "ConsoleRedisChannelLayer", "pubsub": "ConsolePubSubChannelLayer"}
 
 
 async def _open(member: Membership) -> WebsocketCommunicator:
@@ -79,13 +84,23 @@ async def _settled(communicator: WebsocketCommunicator, member: Membership, *,
     """Everything the socket got before a marker sent to `member`'s group now (presence
     aside unless asked for): all that was sent to it before this call, and nothing more."""
     marker = {"type": "marker", "id": uuid.uuid4().hex}
-    await get_channel_layer().group_send(agent_group(member.pk),
-                                         {"type": CONSOLE_EVENT, "payload": marker})
+    await _send_to(member, marker)
     got: list[dict] = []
     while (event := await communicator.receive_json_from(timeout=DEADLINE)) != marker:
         if presence or event["type"] != "presence":
             got.append(event)
     return got
+
+
+async def _send_to(member: Membership, payload: dict) -> None:
+    """``payload`` for ``member``'s screens, the way the push sends it."""
+    layer = get_channel_layer()
+    if settings.CONSOLE_FANOUT == "brand":
+        await stream_send(layer, brand_group(member.brand_id),
+                          [{"to": [member.pk], "payload": payload}])
+    else:
+        await layer.group_send(agent_group(member.pk),
+                               {"type": CONSOLE_EVENT, "payload": payload})
 
 
 async def _eventually(condition, what: str) -> None:  # noqa: ANN001
@@ -199,7 +214,7 @@ def test_the_audience_is_exactly_who_the_selectors_let_read_the_conversation():
 async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeypatch):
     w = await sync_to_async(_world)()
     gate, slow, relayed = asyncio.Event(), set(), Counter()
-    deliver, relay = ConsoleConsumer.deliver, ConsoleConsumer.console_event
+    deliver, enqueue = ConsoleConsumer.deliver, ConsoleConsumer.enqueue
 
     async def stalled_deliver(self, payload: dict) -> None:  # noqa: ANN001
         # Stands in for a socket whose reader stopped: its sends never complete.
@@ -207,26 +222,26 @@ async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeyp
             await gate.wait()
         await deliver(self, payload)
 
-    async def counted_relay(self, event: dict) -> None:  # noqa: ANN001
-        await relay(self, event)
+    def counted_enqueue(self, payload: dict) -> None:  # noqa: ANN001
+        enqueue(self, payload)
         relayed[self.membership_id] += 1
 
     monkeypatch.setattr(ConsoleConsumer, "deliver", stalled_deliver)
-    monkeypatch.setattr(ConsoleConsumer, "console_event", counted_relay)
+    monkeypatch.setattr(ConsoleConsumer, "enqueue", counted_enqueue)
     monkeypatch.setattr(ConsoleConsumer, "QUEUE_SIZE", 5)
     slow_screen, fast_screen = await _open(w["bund_agent"]), await _open(w["admin"])
     slow.add(w["bund_agent"].pk)
+    relayed.clear()
 
-    layer = get_channel_layer()
+    layer, group = get_channel_layer(), brand_group(w["bund"].brand_id)
     for n in range(30):
         event = {"type": "message", "conversation_id": 1, "message_id": n}
-        for member in ("bund_agent", "admin"):
-            await layer.group_send(agent_group(w[member].pk),
-                                   {"type": CONSOLE_EVENT, "payload": event})
+        await stream_send(layer, group, [{"to": [w["bund_agent"].pk, w["admin"].pk],
+                                          "payload": event}])
 
     fast = await _next(fast_screen, 30)
     assert [e["message_id"] for e in fast] == list(range(30))
-    # The stalled socket has taken all 30 from the layer (the reader never waits on it)...
+    # The stalled socket was handed all 30 (the reader never waits on it)...
     await _eventually(lambda: relayed[w["bund_agent"].pk] == 30,
                       "the stalled socket's reader fell behind")
     assert slow_screen.output_queue.empty()  # ...and sent none
@@ -235,36 +250,56 @@ async def test_a_slow_socket_gets_one_overflow_and_the_others_everything(monkeyp
     # The one in flight when it stalled, then one overflow instead of the rest.
     assert [e["type"] for e in got] == ["message", "overflow"]
     # Once told, the socket takes events again, and nothing else came first.
-    await layer.group_send(agent_group(w["bund_agent"].pk), {
-        "type": CONSOLE_EVENT, "payload": {"type": "message", "message_id": 99}})
+    await _send_to(w["bund_agent"], {"type": "message", "message_id": 99})
     assert await _next(slow_screen) == [{"type": "message", "message_id": 99}]
     assert await _settled(fast_screen, w["admin"]) == []
     await _close(slow_screen)
     await _close(fast_screen)
 
 
-async def test_a_redis_read_timeout_costs_a_resync_not_the_socket(monkeypatch):
-    w = await sync_to_async(_world)()
-    screen = await _open(w["bund_agent"])
-    layer = get_channel_layer()
-    receive = RedisChannelLayer.receive
+def _fail_next_read(monkeypatch, layer: str) -> None:  # noqa: ANN001
+    """The layer's next read from Redis times out."""
     failures = [RedisTimeoutError("Timeout reading from 127.0.0.1:6379")]
+    if layer == "redis":
+        receive = RedisChannelLayer.receive
 
-    async def flaky_receive(self, channel: str) -> dict:  # noqa: ANN001
-        if failures:
-            raise failures.pop()
-        return await receive(self, channel)
+        async def flaky_receive(self, channel: str) -> dict:  # noqa: ANN001
+            if failures:
+                raise failures.pop()
+            return await receive(self, channel)
 
-    # The socket's current read is already waiting; the next one fails.
-    monkeypatch.setattr(RedisChannelLayer, "receive", flaky_receive)
-    group = agent_group(w["bund_agent"].pk)
-    await layer.group_send(group, {"type": CONSOLE_EVENT,
-                                   "payload": {"type": "message", "message_id": 1}})
-    # The read after it fails: the screen is told to reload, and the socket lives on.
-    assert await _next(screen, 2) == [{"type": "message", "message_id": 1},
-                                      {"type": "overflow"}]
-    await layer.group_send(group, {"type": CONSOLE_EVENT,
-                                   "payload": {"type": "message", "message_id": 2}})
+        # The current read is already waiting; the next one fails.
+        monkeypatch.setattr(RedisChannelLayer, "receive", flaky_receive)
+    else:
+        get_message = PubSub.get_message
+
+        async def flaky_get_message(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if failures:
+                raise failures.pop()
+            return await get_message(self, *args, **kwargs)
+
+        monkeypatch.setattr(PubSub, "get_message", flaky_get_message)
+
+
+@pytest.mark.parametrize("layer", ["redis", "pubsub"])
+async def test_a_redis_read_timeout_costs_a_resync_not_the_socket(monkeypatch, settings, layer):  # noqa: ANN001
+    w = await sync_to_async(_world)()
+    settings.CHANNEL_LAYERS = {"default": {
+        **settings.CHANNEL_LAYERS["default"],
+        "BACKEND": f"routing.layers.{LAYER_CLASSES[layer]}",
+    }}
+    screen = await _open(w["bund_agent"])
+    if layer == "redis":
+        # The read in flight is not the one that fails: it brings the first message.
+        _fail_next_read(monkeypatch, layer)
+    await _send_to(w["bund_agent"], {"type": "message", "message_id": 1})
+    assert await _next(screen) == [{"type": "message", "message_id": 1}]
+    if layer == "pubsub":
+        _fail_next_read(monkeypatch, layer)  # the reader polls: its next poll fails
+
+    # The read that fails: the screen is told to reload, and the socket lives on.
+    assert await _next(screen) == [{"type": "gap", "reason": "layer"}]
+    await _send_to(w["bund_agent"], {"type": "message", "message_id": 2})
     assert await _next(screen) == [{"type": "message", "message_id": 2}]
     assert await _settled(screen, w["bund_agent"]) == []
     await _close(screen)
@@ -302,7 +337,7 @@ async def test_hello_is_answered_with_a_resync_counting_what_was_missed():
     w = await sync_to_async(_world)()
     screen = await _open(w["bund_agent"])
     await screen.send_json_to({"type": "ping"})
-    assert await _next(screen) == [{"type": "pong"}]
+    assert await _next(screen) == [{"type": "pong", "live": True}]
     await screen.send_json_to({"type": "hello", "since": None})
     (first,) = await _next(screen)
     assert first["type"] == "resync" and first["missed"] is None

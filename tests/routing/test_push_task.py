@@ -1,0 +1,75 @@
+"""The console push as the worker runs it: queued soon after the commit, sent again when
+the channel layer refused it."""
+
+import logging
+import time
+from types import SimpleNamespace
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from messaging import task_batches
+from routing import realtime
+from routing.tasks import PUSH_RETRIES, console_push_batch_task
+from tests.messaging.test_task_batches import _published, broker  # noqa: F401 - a fixture
+
+PAYLOAD = {"brand_id": 1, "conversation_id": 2, "message_id": 3, "account_id": 4,
+           "direction": "in"}
+
+
+def test_the_push_is_queued_within_50_ms_not_with_the_background_work(broker, monkeypatch):  # noqa: ANN001, F811
+    client, queue = broker
+    pauses: list[float] = []
+    # The publishing threads' pause, recorded instead of slept.
+    monkeypatch.setattr(task_batches, "time", SimpleNamespace(sleep=pauses.append))
+    monkeypatch.setattr(task_batches, "_batches", task_batches._Batches())
+    monkeypatch.setattr(task_batches, "_sooner", {})
+
+    realtime.console_relay("message.created", PAYLOAD)
+
+    deadline = time.monotonic() + 20
+    while not client.llen(queue):
+        assert time.monotonic() < deadline, "the push was never queued"
+        time.sleep(0.01)
+    assert pauses == [realtime.PUSH_WITHIN] == [0.05]
+    assert _published(client, queue) == [
+        ("routing.tasks.console_push_batch_task", [["message.created", PAYLOAD]])]
+    assert task_batches.batch_flush() == 0  # nothing left behind, nothing twice
+
+
+@pytest.fixture
+def refusals(monkeypatch):  # noqa: ANN001, ANN201
+    """The push refused by the layer the first ``n`` times (``refusals.append(n)``)."""
+    calls: list[str] = []
+    refused: list[int] = [0]
+
+    def push(name: str, payload: dict) -> int:
+        calls.append(name)
+        if len(calls) <= refused[0]:
+            raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+        return 5
+
+    monkeypatch.setattr(realtime, "push", push)
+    return SimpleNamespace(calls=calls, refuse=lambda n: refused.__setitem__(0, n))
+
+
+def test_a_push_the_layer_refused_is_sent_again(refusals, caplog):  # noqa: ANN001
+    refusals.refuse(1)
+    caplog.set_level(logging.WARNING, logger="routing.tasks")
+    result = console_push_batch_task.apply(args=([["message.created", PAYLOAD],
+                                                  ["message.status", PAYLOAD]],))
+    # The refused one again, alone; the other went the first time.
+    assert refusals.calls == ["message.created", "message.status", "message.created"]
+    # (Not result.get(): an earlier test may have left this thread marked as a worker.)
+    assert result.get(disable_sync_subtasks=False) == 5
+    (warning,) = caplog.records
+    assert warning.getMessage().startswith("console push could not reach the channel layer")
+
+
+def test_a_push_refused_every_time_gives_up_with_an_error(refusals, caplog):  # noqa: ANN001
+    refusals.refuse(100)
+    caplog.set_level(logging.WARNING, logger="routing.tasks")
+    console_push_batch_task.apply(args=([["message.created", PAYLOAD]],))
+    assert len(refusals.calls) == PUSH_RETRIES + 1
+    assert caplog.records[-1].levelname == "ERROR"
+    assert "gave up" in caplog.records[-1].getMessage()
