@@ -9,13 +9,17 @@ from accounts.tokens import accounts_with_due_tokens
 
 logger = logging.getLogger(__name__)
 
+REFRESH_EXPIRES = 60  # seconds: the beat draws the list of due tokens every minute
+
 
 @shared_task
 def tokens_refresh_due_task() -> int:
     """Beat, every minute: queue a renewal for each account whose token is missing or due."""
     due = accounts_with_due_tokens()
     for account_id in due:
-        token_refresh_task.delay(account_id)
+        # A renewal still waiting when the next list is drawn is stale (workers were busy
+        # or away): expired, so a backlog of them does not pile up; each is idempotent.
+        token_refresh_task.apply_async((account_id,), expires=REFRESH_EXPIRES)
     return len(due)
 
 

@@ -1,6 +1,6 @@
 """REST: conversations (list, filter, read, assign, claim next, resolve, snooze, transfer
-and its targets), their messages (list, send a reply or a note, a message's stored image)
-and the prepared-response library."""
+and its targets), their messages (list, send a reply or a note, retry a failed reply, a
+message's stored image) and the prepared-response library."""
 
 import mimetypes
 from datetime import timedelta
@@ -205,6 +205,26 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "private, max-age=3600"
         return response
+
+    @extend_schema(request=None, responses=MessageSerializer)
+    @action(detail=True, methods=["post"], url_path=r"messages/(?P<message_id>[0-9]+)/retry",
+            url_name="message-retry")
+    @answers(409)
+    def retry_message(self, request: Request, pk: str | None = None,
+                      message_id: str | None = None) -> Response:
+        """Send a failed reply of this conversation again: the same message goes back to
+        the queue, never a second one. 409 when it is not failed, when WeChat may have
+        delivered it (`retryable` is false), or when the reply window is closed; 404 for a
+        message that is not this conversation's."""
+        conversation = self.get_object()
+        message: Message = access(
+            selectors.conversation_messages(scope=self.scope, conversation=conversation),
+            message_id,
+        )
+        message = services.message_retry(scope=self.scope, conversation=conversation,
+                                         message=message, by=self.scope.membership)
+        return Response(MessageSerializer(message,
+                                          context={"conversation_id": conversation.pk}).data)
 
     @extend_schema(responses=dict[str, int])
     @action(detail=False, methods=["get"])

@@ -34,6 +34,9 @@ class Inbound(models.Model):
     # means the platform never got that answer, so it is answered the same reply again.
     # A database default: the hot path's raw INSERTs leave the column out.
     passive_reply = models.TextField(blank=True, db_default="")
+    # The inbound sweep leaves the row alone until then: it was queued (by the sweep, or
+    # for a retry) and its task may still be waiting. Empty: a minute after it arrived.
+    sweep_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -147,6 +150,14 @@ class Message(models.Model):
     # A reply's last send attempt: when it claimed the row (queued -> sending) or put it
     # back for a retry. The sweeps read it to tell a lost reply from one that is waiting.
     attempted_at = models.DateTimeField(null=True, blank=True)
+    # Attempts made since the reply was written (or retried by hand), and when the send
+    # sweep is to make the next one after transient trouble (empty: none is scheduled).
+    # Database defaults: ingestion's raw INSERTs of followers' messages leave them out.
+    send_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # WeChat may have delivered this failed reply (the answer to its send was lost): it is
+    # never sent again, by the portal or by hand.
+    maybe_delivered = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -167,6 +178,13 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.msg_type} {self.pk}"
+
+    @property
+    def retryable(self) -> bool:
+        """A failed reply an agent may send again (`message_retry`): any but one WeChat may
+        have delivered."""
+        return (self.direction == self.Direction.OUTBOUND
+                and self.status == self.Status.FAILED and not self.maybe_delivered)
 
 
 class PreparedResponse(models.Model):

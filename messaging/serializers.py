@@ -94,13 +94,26 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only=True, help_text="received, queued, sending, sent, failed"
     )
     media_url = serializers.SerializerMethodField()
+    send_attempts = serializers.IntegerField(
+        read_only=True, help_text="send attempts made (a reply; reset by a retry by hand)"
+    )
+    next_attempt_at = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="when a queued reply is tried again after WeChat's trouble (null: no "
+                  "retry is scheduled)",
+    )
+    retryable = serializers.BooleanField(
+        read_only=True,
+        help_text="a failed reply that may be sent again (POST .../messages/<id>/retry/): "
+                  "false when WeChat may have delivered it",
+    )
 
     class Meta:
         model = Message
         fields = [
             "id", "conversation", "account", "direction", "msg_type", "content", "payload",
             "media_url", "sender", "sender_display", "status", "errcode", "error_reason",
-            "created_at", "sent_at",
+            "created_at", "sent_at", "send_attempts", "next_attempt_at", "retryable",
         ]
         read_only_fields = fields
 

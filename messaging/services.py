@@ -7,13 +7,15 @@ Every write announces what changed as a domain event (`accounts.events`, payload
 """
 
 import logging
+import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import events
 from accounts.errors import Conflict, InvalidInput, NotInScope, RoleRequired
@@ -22,7 +24,13 @@ from accounts.scope import Scope, access
 from accounts.wechat_clients import client_for
 from followers.events import announce_unsubscribed
 from followers.models import Follower
-from followers.window import WindowClosed, window_consume, window_state
+from followers.window import (
+    LONG_WINDOW,
+    SHORT_WINDOW,
+    WindowClosed,
+    window_consume,
+    window_state,
+)
 from messaging.errors import NoAssignee, ReplyRefused
 from messaging.events import (
     announce_conversation,
@@ -35,7 +43,7 @@ from messaging.events import (
 from messaging.images import image_check, image_name
 from messaging.models import Conversation, Message
 from messaging.prepared import normalize_language, prepared_render, prepared_resolve
-from messaging.selectors import conversation_queryset, window_refusal
+from messaging.selectors import OUTSIDE_WINDOW, conversation_queryset, window_refusal
 from messaging.visibility import Place, may_hold
 from wechat.client.messages import CUSTOM_SEND
 from wechat.client.retry import Outcome, Safety, classify, is_transient
@@ -58,6 +66,7 @@ __all__ = [
     "message_deliver",
     "message_note",
     "message_reply",
+    "message_retry",
     "prepared_render",
 ]
 
@@ -398,15 +407,28 @@ def message_note(
     return message
 
 
-def messages_left_queued(*, older_than_seconds: int) -> list[int]:
-    """System sweep: replies queued and untouched for this long (their task was lost). A
-    reply waiting for a retry was put back moments ago (`attempted_at`) and is left be."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+def messages_claim_due(*, lost_after_seconds: int, now: datetime | None = None,
+                       limit: int = 1000) -> list[int]:
+    """System sweep: the queued replies to queue (again) now, claimed so that no other
+    sweep queues them too. A reply is due when its scheduled retry's time has come
+    (`next_attempt_at`), or when it has sat queued and untouched for `lost_after_seconds`
+    (its task was lost: a broker outage when it was written, a worker killed before its
+    claim). Claiming clears the schedule and touches `attempted_at`, so the reply counts as
+    lost again only if this queueing is lost too. Answers the ids, oldest first."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=lost_after_seconds)
     queued = Message.objects.filter(direction=Message.Direction.OUTBOUND,
                                     status=Message.Status.QUEUED)
-    lost = (queued.filter(attempted_at__lte=cutoff)
-            | queued.filter(attempted_at__isnull=True, created_at__lte=cutoff))
-    return list(lost.order_by("pk").values_list("pk", flat=True)[:1000])
+    due = (queued.filter(next_attempt_at__lte=now)
+           | queued.filter(next_attempt_at__isnull=True, attempted_at__lte=cutoff)
+           | queued.filter(next_attempt_at__isnull=True, attempted_at__isnull=True,
+                           created_at__lte=cutoff))
+    with transaction.atomic():
+        # Rows another sweep is claiming right now are skipped, never waited for.
+        ids = list(due.order_by("pk").select_for_update(skip_locked=True)
+                   .values_list("pk", flat=True)[:limit])
+        Message.objects.filter(pk__in=ids).update(next_attempt_at=None, attempted_at=now)
+    return ids
 
 
 # -- sending ----------------------------------------------------------------------------
@@ -415,8 +437,8 @@ def messages_left_queued(*, older_than_seconds: int) -> list[int]:
 class SendOutcome(StrEnum):
     SENT = "sent"
     FAILED = "failed"
-    RETRY = "retry"  # put back in the queue; the task retries with backoff
-    TAKEN = "taken"  # another worker has it, or it is no longer queued
+    RETRY = "retry"  # put back in the queue; the send sweep queues it at `next_attempt_at`
+    TAKEN = "taken"  # another worker has it, it is no longer queued, or its retry is not due
     GONE = "gone"
 
 
@@ -429,6 +451,23 @@ MAYBE_DELIVERED = (
     "WeChat did not confirm this message and may have delivered it: check with the "
     "follower before sending it again"
 )
+
+# After transient trouble (WeChat busy or rate-limited, unreachable, a token it would not
+# hand out) a reply is tried again this many seconds after each failed attempt: 15 s,
+# 30 s, then 1, 2, 4 and 5 minutes, each stretched by up to a fifth at random so that the
+# replies an outage held back do not all return at the same instant. That rides out
+# 12.75 minutes of trouble at the least, in 7 attempts; then the reply fails with the
+# reason, and an agent can retry it by hand. The schedule lives in the database
+# (`next_attempt_at`, queued by the send sweep every 15 s), not in Celery countdowns: the
+# Redis broker hands out again any task that waits longer than its visibility timeout.
+SEND_RETRY_DELAYS = (15, 30, 60, 120, 240, 300)
+SEND_RETRY_JITTER = 0.2
+_jitter = secrets.SystemRandom()
+
+
+def send_retry_span_seconds() -> float:
+    """The shortest time the schedule keeps a reply trying, first attempt to last."""
+    return float(sum(SEND_RETRY_DELAYS))
 
 
 def _transient(exc: WeChatError | TransportError) -> bool:
@@ -471,15 +510,16 @@ def _send(message: Message) -> None:
 
 
 def _finish(message: Message, status: str, *, errcode: int | None = None,
-            reason: str = "") -> bool:
+            reason: str = "", maybe_delivered: bool = False) -> bool:
     """Record a send's outcome and announce it, if the row is still `sending`; False when
     an outcome was already written (the stuck sweep gave up on it first)."""
     message.status, message.errcode, message.error_reason = status, errcode, reason[:255]
     message.sent_at = timezone.now() if status == Message.Status.SENT else None
+    message.maybe_delivered = maybe_delivered
     with transaction.atomic():
         changed = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
             status=status, errcode=errcode, error_reason=message.error_reason,
-            sent_at=message.sent_at,
+            sent_at=message.sent_at, maybe_delivered=maybe_delivered, next_attempt_at=None,
         )
         if changed:
             announce_status(message)
@@ -500,28 +540,62 @@ def _mark_unfollowed(message: Message) -> None:
                 message.conversation, change="unsubscribed"))
 
 
-def _send_failed(
-    message: Message, exc: WeChatError | TransportError, *, final_attempt: bool
-) -> SendOutcome:
-    """The outcome of a send the client gave up on. Transient trouble puts the reply back
-    in the queue (RETRY), or fails it on the final attempt with the reason; a kf send that
-    may have reached WeChat is failed with `MAYBE_DELIVERED`, never repeated; anything else
-    is the platform's refusal, with its errcode and reason."""
-    if _transient(exc):
-        if not final_attempt:
-            Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-                status=Message.Status.QUEUED, attempted_at=timezone.now()
-            )
-            logger.info("reply send will be retried",
-                        extra={"message_id": message.pk, "error": str(exc)})
-            return SendOutcome.RETRY
-        _finish(message, Message.Status.FAILED, errcode=getattr(exc, "errcode", None),
-                reason=f"the reply was not sent: {exc.reason}")
+def _window_closes(follower: Follower, now: datetime) -> datetime | None:
+    """When the last of the follower's reply windows still open closes (None: none is).
+    The reply's send was counted when it was written, so a retry needs only a window
+    still running, not a send left in it."""
+    if not follower.subscribed:
+        return None
+    ends = [opened + span for opened, span in ((follower.window_opened_at, LONG_WINDOW),
+                                               (follower.short_window_opened_at, SHORT_WINDOW))
+            if opened is not None and opened + span > now]
+    return max(ends, default=None)
+
+
+def _send_later(message: Message, exc: WeChatError | TransportError) -> SendOutcome:
+    """After transient trouble: put the reply back in the queue for the next attempt of
+    `SEND_RETRY_DELAYS` (RETRY), or fail it with the reason when the schedule is spent or
+    the follower's reply window would close before that attempt."""
+    errcode = getattr(exc, "errcode", None)
+    made = message.send_attempts  # this attempt included
+    now = timezone.now()
+    if made > len(SEND_RETRY_DELAYS):
+        _finish(message, Message.Status.FAILED, errcode=errcode,
+                reason=f"the reply was not sent after {made} attempts: {exc.reason}")
         logger.warning("reply not sent after its last attempt",
                        extra={"message_id": message.pk, "error": str(exc)})
         return SendOutcome.FAILED
+    delay = SEND_RETRY_DELAYS[made - 1] * (1 + _jitter.uniform(0, SEND_RETRY_JITTER))
+    at = now + timedelta(seconds=delay)
+    closes = _window_closes(message.conversation.follower, now)
+    if closes is None or closes <= at:
+        refusal = window_refusal(follower=message.conversation.follower,
+                                 state=window_state(follower=message.conversation.follower,
+                                                    now=at), now=at)
+        _finish(message, Message.Status.FAILED, errcode=errcode,
+                reason=f"the reply was not sent: {exc.reason}; before another attempt, "
+                       f"{refusal or OUTSIDE_WINDOW}")
+        logger.info("reply not retried: its window closes first",
+                    extra={"message_id": message.pk, "error": str(exc)})
+        return SendOutcome.FAILED
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+        status=Message.Status.QUEUED, attempted_at=now, next_attempt_at=at
+    )
+    logger.info("reply send will be retried",
+                extra={"message_id": message.pk, "error": str(exc), "attempts": made,
+                       "next_attempt_at": at.isoformat()})
+    return SendOutcome.RETRY
+
+
+def _send_failed(message: Message, exc: WeChatError | TransportError) -> SendOutcome:
+    """The outcome of a send the client gave up on. Transient trouble puts the reply back
+    in the queue on the retry schedule (`_send_later`); a kf send that may have reached
+    WeChat is failed with `MAYBE_DELIVERED`, never repeated; anything else is the
+    platform's refusal, with its errcode and reason."""
+    if _transient(exc):
+        return _send_later(message, exc)
     if classify(exc) is Outcome.MAYBE_SENT:
-        _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED)
+        _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED, maybe_delivered=True)
         logger.warning("reply may have been sent", extra={"message_id": message.pk})
         return SendOutcome.FAILED
     errcode = getattr(exc, "errcode", None)
@@ -536,16 +610,21 @@ def _send_failed(
     return SendOutcome.FAILED
 
 
-def message_deliver(*, message_id: int, final_attempt: bool = False) -> SendOutcome:
+def message_deliver(*, message_id: int) -> SendOutcome:
     """Send one queued reply and write the outcome back (the task's body).
 
-    The claim is a conditional update (queued → sending): zero rows means another worker
-    has it. Every way out of here leaves the reply sent, failed or (RETRY) queued again;
-    only a worker killed mid-send leaves it `sending`, for `messages_fail_stuck`.
+    The claim is a conditional update (queued → sending, and only once a scheduled retry
+    is due): zero rows means another worker has it, or a stale task came early. Every way
+    out of here leaves the reply sent, failed or (RETRY) queued again with its next
+    attempt scheduled; only a worker killed mid-send leaves it `sending`, for
+    `messages_fail_stuck`.
     """
+    now = timezone.now()
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     claimed = Message.objects.filter(
-        pk=message_id, status=Message.Status.QUEUED, direction=Message.Direction.OUTBOUND
-    ).update(status=Message.Status.SENDING, attempted_at=timezone.now())
+        due, pk=message_id, status=Message.Status.QUEUED, direction=Message.Direction.OUTBOUND
+    ).update(status=Message.Status.SENDING, attempted_at=now, next_attempt_at=None,
+             send_attempts=F("send_attempts") + 1)
     if not claimed:
         if not Message.objects.filter(pk=message_id).exists():
             logger.info("reply to send is gone", extra={"message_id": message_id})
@@ -557,7 +636,7 @@ def message_deliver(*, message_id: int, final_attempt: bool = False) -> SendOutc
     try:
         _send(message)
     except (WeChatError, TransportError) as exc:
-        return _send_failed(message, exc, final_attempt=final_attempt)
+        return _send_failed(message, exc)
     except RequestValidationError as exc:
         # Refused by the client before it called WeChat (an empty text): final.
         _finish(message, Message.Status.FAILED, reason=str(exc))
@@ -576,8 +655,9 @@ def message_deliver(*, message_id: int, final_attempt: bool = False) -> SendOutc
 def messages_fail_stuck(*, older_than_seconds: int) -> int:
     """System sweep: fail the replies left `sending` longer than an attempt lasts, whose
     worker died mid-send. WeChat may have delivered them and a kf send cannot be repeated
-    safely, so they are never sent again: the reason (`MAYBE_DELIVERED`) asks the agent to
-    check with the follower. Answers how many."""
+    safely, so they are never sent again (`maybe_delivered`, so not by hand either): the
+    reason (`MAYBE_DELIVERED`) asks the agent to check with the follower. Answers how
+    many."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     sending = Message.objects.filter(direction=Message.Direction.OUTBOUND,
                                      status=Message.Status.SENDING)
@@ -585,8 +665,67 @@ def messages_fail_stuck(*, older_than_seconds: int) -> int:
              | sending.filter(attempted_at__isnull=True, created_at__lte=cutoff))
     failed = 0
     for message in stuck.order_by("pk")[:1000]:
-        if _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED):
+        if _finish(message, Message.Status.FAILED, reason=MAYBE_DELIVERED,
+                   maybe_delivered=True):
             logger.warning("reply left sending by a lost worker: failed",
                            extra={"message_id": message.pk})
             failed += 1
     return failed
+
+
+# -- sending again by hand ----------------------------------------------------------------
+
+ONLY_FAILED = _("Only a failed reply can be sent again.")
+MAY_HAVE_ARRIVED = _(
+    "WeChat may already have delivered this reply: check with the follower instead of "
+    "sending it again."
+)
+
+
+def message_retry(
+    *, scope: Scope, conversation: Conversation, message: Message, by: Membership | None
+) -> Message:
+    """Send a failed reply again: the same row goes back to the queue (failed → queued, a
+    conditional update), so a retry never makes a second message and two retries at once
+    queue it once. `message` was loaded through the conversation, in the scope.
+
+    Refused (Conflict) when the reply is not failed, or when WeChat may have delivered it
+    (`maybe_delivered`); refused with the reason (ReplyRefused) when the follower's reply
+    window would refuse it now. Like a new reply, it spends one send of the window, under
+    the follower's row lock (the failed attempt's send was counted, but the window may
+    have been renewed since; erring this way never sends past the platform's quota).
+    """
+    from messaging.tasks import message_send_enqueue
+
+    now = timezone.now()
+    with transaction.atomic():
+        follower = Follower.objects.select_for_update().get(pk=conversation.follower_id)
+        conversation = _lock(scope, conversation)
+        row = Message.objects.filter(pk=message.pk, conversation=conversation,
+                                     direction=Message.Direction.OUTBOUND).first()
+        if row is None:
+            raise NotInScope()
+        if row.maybe_delivered:
+            raise Conflict(MAY_HAVE_ARRIVED)
+        if row.status != Message.Status.FAILED:
+            raise Conflict(ONLY_FAILED)
+        refusal = window_refusal(follower=follower, state=window_state(follower=follower,
+                                                                       now=now), now=now)
+        if refusal is not None:
+            raise ReplyRefused(refusal)
+        requeued = Message.objects.filter(
+            pk=row.pk, status=Message.Status.FAILED, maybe_delivered=False
+        ).update(status=Message.Status.QUEUED, errcode=None, error_reason="", sent_at=None,
+                 send_attempts=0, next_attempt_at=None, attempted_at=now)
+        if not requeued:  # an outcome was written since it was read
+            raise Conflict(ONLY_FAILED)
+        try:
+            window_consume(follower=follower, now=now)
+        except WindowClosed as exc:
+            raise ReplyRefused(exc.reason) from exc
+        row.refresh_from_db()
+        announce_status(row)
+        logger.info("reply sent again by hand",
+                    extra={"message_id": row.pk, "by": getattr(by, "pk", None)})
+        transaction.on_commit(lambda: message_send_enqueue(row.pk))
+    return row

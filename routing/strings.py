@@ -23,6 +23,8 @@ def console_strings() -> dict[str, str]:
         "sending": _("sending"),
         "sent": _("sent"),
         "failed": _("failed"),
+        "retry": _("Retry"),
+        "retrying_at": _("trying again at %(time)s"),
         "private_note": _("private note"),
         "open_one": _("Open a conversation to see the customer."),
         "phone": _("Phone"),

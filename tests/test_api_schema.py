@@ -24,6 +24,7 @@ CONFLICTS = {
     ("POST", "/api/v1/conversations/{id}/snooze/"),
     ("POST", "/api/v1/conversations/{id}/transfer/"),
     ("POST", "/api/v1/conversations/{id}/messages/"),
+    ("POST", "/api/v1/conversations/{id}/messages/{message_id}/retry/"),
     ("POST", "/api/v1/prepared-responses/"), ("PUT", "/api/v1/prepared-responses/{id}/"),
     ("PATCH", "/api/v1/prepared-responses/{id}/"),
 }

@@ -40,6 +40,7 @@ API_ROUTES = [
     ("/api/v1/conversations/{conversation}/history/", ["get"]),
     ("/api/v1/conversations/{conversation}/transfer/", ["post"]),
     ("/api/v1/conversations/{conversation}/media/{message}/", ["get"]),
+    ("/api/v1/conversations/{conversation}/messages/{message}/retry/", ["post"]),
     ("/api/v1/prepared-responses/{prepared}/", ["get", "patch", "put", "delete"]),
 ]
 # Routes whose id is not a tenant object (or that have no id), with the reason.

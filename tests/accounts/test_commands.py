@@ -48,3 +48,24 @@ def test_password_reset_mails_a_link(client):
     response = client.post("/auth/password/reset/", {"email": user.email})
     assert response.status_code == 302
     assert len(mail.outbox) == 1 and "/auth/password/reset/key/" in mail.outbox[0].body
+
+
+def test_the_demo_runs_the_beat_schedule_in_process(settings, monkeypatch):
+    # The demo has no `celery beat`: without its own loop a reply waiting for its next
+    # attempt would wait for ever.
+    from django.utils.module_loading import import_string
+
+    from routing.management.commands.run_demo import _beat
+
+    settings.CELERY_BEAT_SCHEDULE = {
+        "often": {"task": "messaging.tasks.message_send_sweep_task", "schedule": 0.01},
+        "seldom": {"task": "messaging.tasks.conversations_wake_task", "schedule": 0.03},
+    }
+    ran: list[str] = []
+    for name in ("messaging.tasks.message_send_sweep_task",
+                 "messaging.tasks.conversations_wake_task"):
+        monkeypatch.setattr(import_string(name), "delay",
+                            lambda name=name: ran.append(name))
+    _beat(rounds=5)
+    assert ran.count("messaging.tasks.message_send_sweep_task") >= 3
+    assert "messaging.tasks.conversations_wake_task" in ran

@@ -11,15 +11,17 @@ import pytest
 from accounts.models import OfficialAccount
 from messaging import services
 from messaging.models import Message
-from messaging.services import SendOutcome, message_deliver
-from messaging.tasks import SEND_MAX_RETRIES, message_send_task
+from messaging.services import SEND_RETRY_DELAYS, SendOutcome, message_deliver
+from messaging.tasks import message_send_task
 from tests.messaging.ingest_support import HookRecorder
 from tests.messaging.reply_support import CUSTOM_SEND, Wired, wired  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
 TOKEN_PATH = "/cgi-bin/stable_token"
-BUSY_REASON = "the reply was not sent: WeChat is busy right now; try again in a moment"
+ATTEMPTS = len(SEND_RETRY_DELAYS) + 1
+BUSY_REASON = (f"the reply was not sent after {ATTEMPTS} attempts: WeChat is busy right now; "
+               "try again in a moment")
 
 
 @pytest.fixture
@@ -40,8 +42,12 @@ def _queued(wired: Wired, capture, text: str = "Hello") -> Message:  # noqa: F81
 
 
 def _deliver(capture, message: Message, *, final: bool = False) -> SendOutcome:
+    """One attempt; with ``final``, the last the retry schedule allows. A retry scheduled
+    by an earlier attempt is made due first."""
+    made = ATTEMPTS - 1 if final else message.send_attempts
+    Message.objects.filter(pk=message.pk).update(send_attempts=made, next_attempt_at=None)
     with capture(execute=True):
-        outcome = message_deliver(message_id=message.pk, final_attempt=final)
+        outcome = message_deliver(message_id=message.pk)
     message.refresh_from_db()
     return outcome
 
@@ -66,30 +72,35 @@ def test_a_busy_answer_puts_the_reply_back_and_the_final_attempt_fails_it_with_t
 
     assert _deliver(django_capture_on_commit_callbacks, message) == SendOutcome.RETRY
     assert message.status == Message.Status.QUEUED and message.attempted_at is not None
+    assert message.send_attempts == 1 and message.next_attempt_at > message.attempted_at
     assert _statuses(hooks) == []  # nothing to tell the console yet
 
     outcome = _deliver(django_capture_on_commit_callbacks, message, final=True)
     assert outcome == SendOutcome.FAILED
     assert (message.status, message.errcode, message.error_reason) == (
         "failed", -1, BUSY_REASON)
+    assert message.next_attempt_at is None and message.retryable
     assert _statuses(hooks) == [("failed", -1, BUSY_REASON)]
     assert wired.inbox() == []
 
 
-def test_the_send_task_retries_a_busy_wechat_then_fails_the_reply_on_its_last_retry(
+def test_the_send_task_answers_retry_until_the_schedule_is_spent_then_fails_the_reply(
     wired: Wired, django_capture_on_commit_callbacks  # noqa: F811
 ) -> None:
     message = _queued(wired, django_capture_on_commit_callbacks)
     _fault(wired, "busy")
 
-    # In process, Celery's retries run at once (config.celery.PortalTask), through the
-    # same attempt count and final attempt as on a worker.
-    assert message_send_task.delay(message.pk).get() == "failed"
+    outcomes = []
+    for _attempt in range(ATTEMPTS):
+        # Each retry's time has come (the send sweep would queue it now).
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=None)
+        outcomes.append(message_send_task.delay(message.pk).get())
+    assert outcomes == ["retry"] * (ATTEMPTS - 1) + ["failed"]
     message.refresh_from_db()
     assert (message.status, message.errcode, message.error_reason) == (
         "failed", -1, BUSY_REASON)
-    # The client's own 3 attempts, on the first run and on each retry.
-    assert len(wired.send_calls()) == 3 * (SEND_MAX_RETRIES + 1)
+    # The client's own 3 attempts, on each of the task's.
+    assert len(wired.send_calls()) == 3 * ATTEMPTS
     assert wired.inbox() == []
 
 
@@ -119,8 +130,8 @@ def test_a_token_fetch_that_fails_is_not_taken_for_a_send_that_may_have_arrived(
 
     assert _deliver(django_capture_on_commit_callbacks, message, final=True) == "failed"
     assert message.error_reason == (
-        "the reply was not sent: WeChat could not be reached or answered with an error "
-        "page; try again later"
+        f"the reply was not sent after {ATTEMPTS} attempts: WeChat could not be reached or "
+        "answered with an error page; try again later"
     )
     assert message.error_reason != services.MAYBE_DELIVERED
     assert wired.send_calls() == []

@@ -12,6 +12,7 @@ from followers.models import Follower
 from messaging import services
 from messaging.errors import ReplyRefused
 from messaging.models import Message
+from messaging.tasks import message_send_sweep_task
 from tests.messaging.reply_support import CUSTOM_SEND, Wired, wired  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
@@ -90,10 +91,17 @@ def test_a_platform_window_the_portal_did_not_see_close_fails_with_45015(
 def test_a_busy_platform_is_retried_and_the_reply_arrives_once(
     wired: Wired, django_capture_on_commit_callbacks  # noqa: F811
 ) -> None:
-    # More -1 answers than the client's own attempts: the task retries after them.
+    # More -1 answers than the client's own attempts: the reply waits in the queue for its
+    # next attempt, which the send sweep queues once it is due.
     wired.sandbox.control("POST", "/faults", {"kind": "busy", "path": CUSTOM_SEND, "count": 4})
     message = _reply(wired, django_capture_on_commit_callbacks, "After the storm")
+    assert message.status == Message.Status.QUEUED and message.next_attempt_at is not None
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert message_send_sweep_task() == {"failed": 0, "queued": 1}
+    message.refresh_from_db()
     assert message.status == Message.Status.SENT, message.error_reason
+    assert message.send_attempts == 2
     assert wired.texts() == ["After the storm"]
 
 

@@ -2,8 +2,8 @@
 
 The rest of the suite runs tasks eagerly. Here a ``celery worker`` subprocess takes them
 from Redis, so the production branches run: the broker-down branch of
-``message_send_enqueue``, the send sweep, Celery's retries with backoff, redelivery after
-a worker dies, and the final attempt.
+``message_send_enqueue``, the send sweep, the retries it queues on their schedule,
+redelivery after a worker dies, and the final attempt.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from messaging import services
 from messaging.models import Message
-from messaging.tasks import SEND_MAX_RETRIES, message_send_sweep_task, message_send_task
-from routing.events import agent_group
+from messaging.services import SEND_RETRY_DELAYS
+from messaging.tasks import message_send_sweep_task, message_send_task
 from tests.messaging.reply_support import CUSTOM_SEND, Wired, wired  # noqa: F401 - fixture
 from tests.messaging.worker_support import (  # noqa: F401 - fixtures
     Broker,
@@ -92,18 +92,29 @@ def test_a_reply_whose_task_was_never_queued_is_sent_once_by_the_sweep(
     assert wired.texts() == ["Breakfast is at 7."]
 
 
-def test_a_busy_wechat_is_ridden_out_by_the_workers_retry_and_the_reply_arrives_once(
+def test_a_busy_wechat_is_ridden_out_by_the_scheduled_retry_and_the_reply_arrives_once(
     wired: Wired, worker: Worker  # noqa: F811
 ) -> None:
-    # As many -1 answers as the client's own attempts: the task itself must retry.
+    # As many -1 answers as the client's own attempts: the reply must be tried again.
     wired.sandbox.control("POST", "/faults", {"kind": "busy", "path": CUSTOM_SEND,
                                               "appid": wired.appid, "count": 3})
     message = _reply(wired, "Yes, late checkout is fine.")
 
+    # The attempt put it back with its next attempt scheduled in the database, not in a
+    # countdown on the broker.
+    def scheduled() -> bool:
+        message.refresh_from_db()
+        return message.next_attempt_at is not None
+
+    wait_until("the retry to be scheduled", scheduled)
+    assert message.status == Message.Status.QUEUED and message.send_attempts == 1
+    assert "Retry in" not in worker.log
+    # Its time comes: the send sweep queues it.
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    sweep = message_send_sweep_task.delay()
+    assert worker.task_result(sweep.id) == "{'failed': 0, 'queued': 1}"
     assert _outcome(message).status == Message.Status.SENT
     assert message.errcode is None and message.error_reason == ""
-    # Celery scheduled the retry with a countdown (its backoff), on the broker.
-    worker.wait_for_log(r"message_send_task\[[\w-]+\] retry: Retry in \d+s")
     assert _send_errcodes(wired) == [-1, -1, -1, 0]
     assert wired.texts() == ["Yes, late checkout is fine."]
 
@@ -115,14 +126,16 @@ def test_the_final_attempt_fails_the_reply_with_a_plain_reason_the_console_is_to
     wired.sandbox.control("POST", "/faults", {"kind": "busy", "path": CUSTOM_SEND,
                                               "appid": wired.appid})
     console = ConsoleWatch(
-        agent_group(wired.agent.pk),
+        wired.agent,
         until=lambda e: e.get("type") == "message.status" and e.get("status") == "failed",
     )
-    # The task as Celery delivers it after its last retry.
-    message_send_task.apply_async((message.pk,), retries=SEND_MAX_RETRIES)
+    # The last attempt the retry schedule allows.
+    Message.objects.filter(pk=message.pk).update(send_attempts=len(SEND_RETRY_DELAYS))
+    message_send_task.delay(message.pk)
 
     assert _outcome(message).status == Message.Status.FAILED
-    reason = "the reply was not sent: WeChat is busy right now; try again in a moment"
+    reason = (f"the reply was not sent after {len(SEND_RETRY_DELAYS) + 1} attempts: WeChat is "
+              "busy right now; try again in a moment")
     assert (message.errcode, message.error_reason) == (-1, reason)
     event = console.result()
     assert event["message_id"] == message.pk

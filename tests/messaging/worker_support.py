@@ -29,8 +29,10 @@ from django.conf import settings
 from django.db import connection
 from kombu import pools as kombu_pools
 
+from accounts.models import Membership
 from config.celery import app as celery_app
 from messaging.task_batches import batch_flush
+from routing.events import addressed_to, agent_group, brand_group
 
 T = TypeVar("T")
 
@@ -215,11 +217,13 @@ def workers(django_db_setup: None, sandbox_server: Any) -> Iterator[Workers]:  #
 
 
 class ConsoleWatch:
-    """What one member's console screen receives (their group on the channel layer),
-    listened to from a thread of its own until an event satisfies ``until``."""
+    """What one member's console screen receives, listened to from a thread of its own
+    until an event satisfies ``until``: their own group and their brand's, keeping what is
+    addressed to them (``routing.events.addressed_to``), whichever fan-out the push uses."""
 
-    def __init__(self, group: str, *, until: Callable[[dict], bool], timeout: float = 20.0):
-        self.group, self.until, self.timeout = group, until, timeout
+    def __init__(self, member: Membership, *, until: Callable[[dict], bool],
+                 timeout: float = 20.0):
+        self.member, self.until, self.timeout = member, until, timeout
         self.events: list[dict] = []
         self.matched: dict | None = None
         self._subscribed = threading.Event()
@@ -233,7 +237,9 @@ class ConsoleWatch:
         # A layer of its own: the process's instance is bound to other event loops.
         layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         channel = await layer.new_channel()
-        await layer.group_add(self.group, channel)
+        groups = [agent_group(self.member.pk), brand_group(self.member.brand_id)]
+        for group in groups:
+            await layer.group_add(group, channel)
         self._subscribed.set()
         deadline = time.monotonic() + self.timeout
         try:
@@ -245,12 +251,13 @@ class ConsoleWatch:
                     message = await asyncio.wait_for(layer.receive(channel), remaining)
                 except TimeoutError:
                     return
-                payload = message.get("payload") or {}
-                self.events.append(payload)
-                if self.until(payload):
-                    self.matched = payload
+                for payload in addressed_to(message, self.member.pk):
+                    self.events.append(payload)
+                    if self.matched is None and self.until(payload):
+                        self.matched = payload
         finally:
-            await layer.group_discard(self.group, channel)
+            for group in groups:
+                await layer.group_discard(group, channel)
 
     def result(self) -> dict:
         """The event that satisfied ``until``; fails with what arrived if none did."""

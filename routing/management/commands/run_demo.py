@@ -1,6 +1,7 @@
 """Serve the demo in one process: the WeChat sandbox on loopback and the portal (ASGI)."""
 
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -14,6 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import OfficialAccount, PlatformApp
 from followers.models import Follower
+
+logger = logging.getLogger(__name__)
 
 # Accounts only the sandbox knows: a demo admin connects them by authorization.
 SANDBOX_ONLY_ACCOUNTS = [
@@ -69,6 +72,7 @@ class Command(BaseCommand):
                     name="demo-traffic", daemon=True,
                 ).start()
                 self.stdout.write("Simulated followers will write in once the portal listens.")
+        threading.Thread(target=_beat, name="demo-beat", daemon=True).start()
         self.stdout.write(f"Brand portal on http://{host}:{port}/  (Ctrl+C to stop)")
         uvicorn.run("config.asgi:application", host=host, port=port, log_level="info")
 
@@ -122,6 +126,29 @@ class Command(BaseCommand):
         names = ", ".join(a["name"] for a in SANDBOX_ONLY_ACCOUNTS)
         self.stdout.write(f"Third-party platform {platform.component_appid}; accounts to "
                           f"connect by authorization: {names}")
+
+
+def _beat(*, rounds: int | None = None) -> None:
+    """The demo's `celery beat`: every entry of CELERY_BEAT_SCHEDULE at its interval, run
+    in this process (tasks are eager here). Without it a reply waiting for its next
+    attempt, a lost task's delivery or a snoozed conversation would wait for ever.
+    ``rounds`` bounds the loop (tests); the demo runs it for ever."""
+    from django.db import close_old_connections
+    from django.utils.module_loading import import_string
+
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    due = {name: time.monotonic() + float(entry["schedule"]) for name, entry in schedule.items()}
+    while rounds is None or rounds > 0:
+        rounds = None if rounds is None else rounds - 1
+        name = min(due, key=due.__getitem__)
+        time.sleep(max(0.0, due[name] - time.monotonic()))
+        due[name] = time.monotonic() + float(schedule[name]["schedule"])
+        close_old_connections()
+        try:
+            # Entries name their task by its dotted path, as celery beat's do.
+            import_string(schedule[name]["task"]).delay()
+        except Exception:  # noqa: BLE001 - one failing round must not stop the others
+            logger.exception("demo beat entry failed", extra={"entry": name})
 
 
 def _push_tickets(ticket_url: str, host: str, port: int) -> None:
