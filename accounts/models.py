@@ -71,6 +71,10 @@ class Brand(models.Model):
         blank=True,
         help_text=_("A regular expression every account name of the brand should match."),
     )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone],
+        help_text=_("Times are shown in it to members who have not chosen their own."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -250,6 +254,10 @@ class Membership(models.Model):
     )
     display_name = models.CharField(
         _("customer-facing name"), max_length=80, blank=True, help_text=_("For example Lily")
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone],
+        help_text=_("Where times are shown in; blank: the brand's."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
