@@ -8,8 +8,12 @@ from allauth.core.internal import ratelimit
 from django import forms
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
 from django.utils import formats, timezone
 from django.utils.translation import ngettext
+
+from accounts.middleware import membership_for_request
+from accounts.models import Role
 
 LOGIN_FAILED = "login_failed"
 
@@ -19,6 +23,14 @@ class InviteOnlyAccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        """Where a sign-in lands when no `next` asks for a page (allauth lets `next` win):
+        agents at their desk, the console; everyone else on the brand home."""
+        membership = membership_for_request(request)
+        if membership is not None and membership.role == Role.AGENT:
+            return resolve_url("console")
+        return super().get_login_redirect_url(request)
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         """allauth's lockout after too many failed sign-ins, saying when the member can try

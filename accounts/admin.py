@@ -119,6 +119,14 @@ class BrandAdmin(ScopedAdmin):
         return request.user.is_superuser
 
 
+HEALTH_WORDS = {
+    "ok": _("Healthy"),
+    "error": _("Platform error"),
+    "waiting": _("Waiting for first callback"),
+    "not_connected": _("Not connected"),
+}
+
+
 @admin.register(OfficialAccount)
 class OfficialAccountAdmin(ScopedAdmin):
     capability = "accounts.manage"
@@ -131,7 +139,7 @@ class OfficialAccountAdmin(ScopedAdmin):
         "is_flagship",
         "connection",
         "message_mode",
-        "health",
+        "health_words",
         "last_callback_at",
     ]
     list_filter = ["kind", "verified", "is_flagship", "connection", "message_mode", "brand"]
@@ -149,6 +157,11 @@ class OfficialAccountAdmin(ScopedAdmin):
 
     def scoped(self, request: HttpRequest) -> QuerySet:
         return selectors.account_list(scope=request.tenant)
+
+    @admin.display(description=_("health"))
+    def health_words(self, obj: OfficialAccount) -> str:
+        # The words of the brand pages (templates/accounts/_health.html), not the status code.
+        return str(HEALTH_WORDS.get(obj.health, obj.health))
 
     @admin.display(description=_("secrets"))
     def secret_hints(self, obj: OfficialAccount) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import requests
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import services
@@ -67,6 +68,36 @@ def _check_token(account: OfficialAccount) -> CheckResult:
     return CheckResult(name, True, _("WeChat issued a token and accepted it."))
 
 
+def _sandbox_trouble(
+    name: str, account: OfficialAccount, control: str, exc: Exception
+) -> CheckResult:
+    """The sandbox could not run the check: a sentence and the fix for the admin, the
+    exception (with its URL) for the log only."""
+    logger.warning(
+        "sandbox callback check failed",
+        extra={"account_id": account.pk, "control": control, "error": str(exc)[:300]},
+    )
+    response = getattr(exc, "response", None)
+    if response is not None and response.status_code == 404:
+        return CheckResult(
+            name, False,
+            _("The WeChat sandbox has no account with the AppID %(appid)s.")
+            % {"appid": account.appid},
+            _("Check the AppID, or register the account on the sandbox first (the demo "
+              "registers its own accounts; see wechat/sandbox/README.md)."),
+        )
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return CheckResult(
+            name, False, _("The WeChat sandbox does not answer."),
+            _("Start it with \"python -m wechat.sandbox\" (make demo starts it), or check "
+              "WECHAT_API_BASE."),
+        )
+    return CheckResult(
+        name, False, _("The WeChat sandbox could not run the check."),
+        _("Try again; if it keeps failing, the portal's log has the details."),
+    )
+
+
 def _check_callback(account: OfficialAccount) -> CheckResult:
     name = _("Callback URL")
     url = callback_url(account)
@@ -84,7 +115,7 @@ def _check_callback(account: OfficialAccount) -> CheckResult:
             result = requests.post(f"{control}/accounts/{account.appid}/verify_url",
                                    timeout=10).json()
         except (requests.RequestException, ValueError) as exc:
-            return CheckResult(name, False, _("The sandbox could not be asked: %(e)s") % {"e": exc})
+            return _sandbox_trouble(name, account, control, exc)
         if result.get("ok"):
             return CheckResult(
                 name, True, _("The platform called %(url)s and it answered correctly.")
@@ -123,6 +154,21 @@ def account_test_connection(*, scope: Scope, account: OfficialAccount) -> Connec
         ))
     else:
         report.checks.append(_check_token(account))
-    report.checks.append(_check_callback(account))
+    # An authorized account's pushes reach the platform's message URL, signed with the
+    # platform's token: it has no server configuration of its own to test.
+    if account.connection == OfficialAccount.Connection.DIRECT:
+        callback = _check_callback(account)
+        report.checks.append(callback)
+        if callback.ok:
+            _record_test_callback(account)
     logger.info("connection tested", extra={"account_id": account.pk, "ok": report.ok})
     return report
+
+
+def _record_test_callback(account: OfficialAccount) -> None:
+    """The platform reached the callback URL and it answered: that is the account's last
+    callback, marked as the test's until a real push comes (messaging/views.py moves
+    last_callback_at alone, so the two differ from then on)."""
+    account.last_callback_at = account.last_test_callback_at = timezone.now()
+    # save(), not update(): the callback view's cached copy of the account must learn it.
+    account.save(update_fields=["last_callback_at", "last_test_callback_at"])

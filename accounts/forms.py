@@ -1,9 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Brand, OfficialAccount, Role
+from accounts.models import Brand, OfficialAccount, Role, Team
 from accounts.scope import Scope
-from accounts.services import account_input_errors
+from accounts.services import account_input_errors, role_grant_errors, team_input_errors
 from accounts.time_zones import time_zone_choices, time_zone_error, time_zone_names
 
 LANGUAGE_CHOICES = [
@@ -63,6 +63,16 @@ class AccountForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            # A new account has no secret to keep: the hints say where each value comes from.
+            self.fields["app_secret"].help_text = _(
+                "From Settings > Basic configuration in the WeChat admin. You can also add it "
+                "later in the connection wizard."
+            )
+            self.fields["token"].help_text = _("Leave blank and the portal generates one.")
+            self.fields["encoding_aes_key"].help_text = _(
+                "43 letters and digits; leave blank and the portal generates one."
+            )
         field = self.fields["timezone"]
         field.error_messages["invalid_choice"] = time_zone_error("%(value)s")
         current = self.instance.timezone
@@ -92,7 +102,19 @@ def account_choices(scope: Scope) -> list[tuple[int, str]]:
     return [(a.pk, a.name) for a in scope.accounts()]
 
 
-class InvitationForm(forms.Form):
+class RoleGrantMixin:
+    """The role field checked against what the requester may give, with the other fields."""
+
+    scope: Scope
+
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        if errors := role_grant_errors(scope=self.scope, role=role):
+            raise forms.ValidationError(errors["role"])
+        return role
+
+
+class InvitationForm(RoleGrantMixin, forms.Form):
     email = forms.EmailField(label=_("Email"))
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
     accounts = forms.TypedMultipleChoiceField(
@@ -105,10 +127,11 @@ class InvitationForm(forms.Form):
 
     def __init__(self, *args: object, scope: Scope, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.scope = scope
         self.fields["accounts"].choices = account_choices(scope)
 
 
-class MembershipForm(forms.Form):
+class MembershipForm(RoleGrantMixin, forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     accounts = forms.TypedMultipleChoiceField(
         label=_("Accounts served"),
@@ -128,11 +151,42 @@ class MembershipForm(forms.Form):
     )
     capacity = forms.IntegerField(label=_("Capacity"), min_value=0, max_value=100)
     display_name = forms.CharField(label=_("Customer-facing name"), required=False, max_length=80)
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
 
     def __init__(self, *args: object, scope: Scope, team_choices: list, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.scope = scope
         self.fields["accounts"].choices = account_choices(scope)
         self.fields["teams"].choices = team_choices
+        _offer_member_time_zones(self.fields["time_zone"], brand=scope.brand)
+
+    def clean_time_zone(self) -> str | None:
+        # Left out of the request (a form of before zones), the member's zone stays as it
+        # is: None; blank chooses the brand's.
+        if self.fields["time_zone"].widget.value_omitted_from_data(
+            self.data, self.files, self.add_prefix("time_zone")
+        ):
+            return None
+        return self.cleaned_data["time_zone"]
+
+
+def _offer_member_time_zones(field: forms.ChoiceField, *, brand: Brand) -> None:
+    """A member's zone: the brand's (blank) first, then every zone."""
+    field.choices = [
+        ("", _("The brand's (%(zone)s)") % {"zone": brand.time_zone}), *time_zone_choices()
+    ]
+    field.error_messages["invalid_choice"] = time_zone_error("%(value)s")
+    field.help_text = _("Times are shown in it on every page and in the console.")
+
+
+class MySettingsForm(forms.Form):
+    """What a member sets for themself."""
+
+    time_zone = forms.ChoiceField(label=_("Time zone"), required=False)
+
+    def __init__(self, *args: object, brand: Brand, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        _offer_member_time_zones(self.fields["time_zone"], brand=brand)
 
 
 class TeamForm(forms.Form):
@@ -152,9 +206,26 @@ class TeamForm(forms.Form):
     )
     is_central = forms.BooleanField(label=_("Central care team"), required=False)
 
-    def __init__(self, *args: object, scope: Scope, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, scope: Scope, team: Team | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.scope, self.team = scope, team
         self.fields["accounts"].choices = account_choices(scope)
+
+    def clean(self) -> dict:
+        # The service's rules too, so a taken name and a missing account choice show at
+        # once with the form's own errors; a field that already failed is not judged twice.
+        data = super().clean()
+        errors = team_input_errors(
+            scope=self.scope, name=data.get("name", ""), account_ids=data.get("accounts", []),
+            team=self.team,
+        )
+        for name, messages in errors.items():
+            if name not in self.errors:
+                for message in messages:
+                    self.add_error(name, message)
+        return data
 
 
 class ApiKeyForm(forms.Form):
@@ -162,9 +233,21 @@ class ApiKeyForm(forms.Form):
 
 
 class BrandSettingsForm(forms.ModelForm):
+    # Not required: a request that leaves it out keeps the brand's zone.
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=time_zone_choices,
+        required=False,
+        help_text=_("Times are shown in it to members who have not chosen their own."),
+    )
+
     class Meta:
         model = Brand
-        fields = ["require_mfa", "account_name_pattern"]
+        fields = ["require_mfa", "account_name_pattern", "time_zone"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].error_messages["invalid_choice"] = time_zone_error("%(value)s")
 
 
 class AcceptInvitationForm(forms.Form):

@@ -19,6 +19,7 @@ class Health:
     next_refresh_at: datetime | None
     token_error: str
     last_callback_at: datetime | None
+    last_callback_was_test: bool  # the connection test's, no real push since
     error_code: int | None
     error_what: str
     error_fix: str
@@ -45,6 +46,7 @@ def account_health(account: OfficialAccount) -> Health:
         next_refresh_at=expires - timedelta(seconds=REFRESH_MARGIN) if expires else None,
         token_error=account.token_error if account.health == "error" else "",
         last_callback_at=account.last_callback_at,
+        last_callback_was_test=account.last_callback_was_test,
         error_code=account.last_error_code,
         error_what=what,
         error_fix=fix,

@@ -140,6 +140,9 @@ class OfficialAccount(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     last_callback_at = models.DateTimeField(_("last callback"), null=True, blank=True)
+    # When "test connection" last had the platform call us: that call counts as a
+    # callback, and last_callback_at equal to it means no real push came since.
+    last_test_callback_at = models.DateTimeField(_("last test callback"), null=True, blank=True)
     last_error_code = models.IntegerField(_("last platform error"), null=True, blank=True)
     last_error_message = models.CharField(max_length=255, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
@@ -166,6 +169,13 @@ class OfficialAccount(models.Model):
         if self.connection == self.Connection.PLATFORM:
             return bool(self.granted_bundles)
         return bool(self.app_secret)
+
+    @property
+    def last_callback_was_test(self) -> bool:
+        """True while the last callback on record is the connection test's."""
+        return self.last_callback_at is not None and (
+            self.last_callback_at == self.last_test_callback_at
+        )
 
     @property
     def health(self) -> str:

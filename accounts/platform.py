@@ -1,4 +1,4 @@
-"""The portal as an authorized third-party platform (wechat-protocol.md §3.3).
+"""The portal as an authorized third-party platform (docs/wechat.md §3.3).
 
 An admin starts an authorization (a pre-auth code, a `PendingAuthorization` row, the
 consent URL); the account's WeChat admin consents; the result comes back twice, by the
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.disconnect import account_mark_disconnected
 from accounts.errors import Conflict, DomainError, InvalidInput
 from accounts.models import (
     BRAND_WIDE_ROLES,
@@ -401,22 +402,7 @@ def account_disconnect(*, appid: str, reason: str) -> OfficialAccount | None:
         # Already disconnected (a repeated push, or a token failure after it): the admins
         # were told once.
         return account
-    account.disconnected_at = timezone.now()
-    account.disconnect_reason = str(reason)[:255]
-    account.authorizer_refresh_token = ""
-    account.granted_bundles = []
-    account.save(
-        update_fields=[
-            "disconnected_at",
-            "disconnect_reason",
-            "authorizer_refresh_token",
-            "granted_bundles",
-            "updated_at",
-        ]
-    )
-    platform = platform_active()
-    if platform is not None:
-        component_client(platform).authorizer_tokens.invalidate(account.appid)
+    account_mark_disconnected(account=account, reason=reason)
     recipients = list(
         Membership.objects.filter(brand_id=account.brand_id, role__in=BRAND_WIDE_ROLES)
         .values_list("user__email", flat=True)

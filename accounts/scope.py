@@ -65,7 +65,7 @@ def scope_for_membership(membership: Membership) -> Scope:
     account_ids: frozenset[int] | None = None
     if not membership.is_brand_wide:
         served = frozenset(membership.accounts.values_list("pk", flat=True))
-        # No served accounts means all of them (DESIGN.md: "none = all").
+        # No served accounts means all of them (docs/architecture.md: "none = all").
         account_ids = served or None
     return Scope(
         brand=membership.brand,

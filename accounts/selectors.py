@@ -52,3 +52,22 @@ def invitation_list(*, scope: Scope) -> QuerySet[Invitation]:
 
 def api_key_list(*, scope: Scope) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(brand_id=scope.brand_id)
+
+
+def membership_removal_effects(*, membership: Membership) -> dict[str, int]:
+    """What removing a member touches, for the confirmation page: the conversations
+    assigned to them that are not resolved (they become unassigned; see
+    messaging.Conversation.assignee, SET_NULL) and the teams they leave."""
+    return {
+        "open_conversations": membership.conversations.exclude(status="resolved").count(),
+        "teams": membership.teams.count(),
+    }
+
+
+def team_deletion_effects(*, team: Team) -> dict[str, int]:
+    """What deleting a team touches: its members (they stay in the brand) and its
+    conversations that are not resolved (they keep account and assignee, lose the team)."""
+    return {
+        "members": team.members.count(),
+        "open_conversations": team.conversations.exclude(status="resolved").count(),
+    }

@@ -64,19 +64,33 @@ def brand_create(*, name: str, slug: str, owner: User) -> Brand:
 
 
 def brand_update_settings(
-    *, scope: Scope, require_mfa: bool, account_name_pattern: str = ""
+    *, scope: Scope, require_mfa: bool, account_name_pattern: str = "",
+    time_zone: str | None = None,
 ) -> Brand:
     scope.require("brand.settings")
+    if time_zone is not None:
+        _check_time_zone(time_zone)
     if account_name_pattern:
         try:
             re.compile(account_name_pattern)
         except re.error as exc:
-            raise InvalidInput(_("The naming convention is not a valid pattern.")) from exc
+            message = _("The naming convention is not a valid pattern.")
+            raise InvalidInput(message, fields={"account_name_pattern": [message]}) from exc
     brand = scope.brand
     brand.require_mfa = require_mfa
     brand.account_name_pattern = account_name_pattern
-    brand.save(update_fields=["require_mfa", "account_name_pattern"])
+    if time_zone is not None:
+        brand.time_zone = time_zone
+    brand.save(update_fields=["require_mfa", "account_name_pattern", "time_zone"])
     return brand
+
+
+def _check_time_zone(value: str, *, blank: bool = False) -> None:
+    """A brand's or member's zone is one `zoneinfo` loads; a member's may be blank (their
+    brand's)."""
+    if not (blank and value == "") and not is_time_zone(value):
+        message = time_zone_error(value)
+        raise InvalidInput(message, fields={"time_zone": [message]})
 
 
 # --- official accounts ------------------------------------------------------------------
@@ -163,6 +177,10 @@ def account_update(*, scope: Scope, account: OfficialAccount, **data: object) ->
             setattr(account, key, data[key])
     if data.get("app_secret"):
         account.app_secret = str(data["app_secret"])
+        if account.connection == OfficialAccount.Connection.DIRECT:
+            # A new AppSecret is how a disconnected direct account connects again.
+            account.disconnected_at = None
+            account.disconnect_reason = ""
     rotating = (("token", "previous_token"), ("encoding_aes_key", "previous_encoding_aes_key"))
     for key, previous in rotating:
         new = data.get(key)
@@ -194,10 +212,18 @@ def account_name_violations(*, scope: Scope) -> list[OfficialAccount]:
 # --- members and invitations ------------------------------------------------------------
 
 
+def role_grant_errors(*, scope: Scope, role: str) -> dict[str, list[str]]:
+    """Whether the scope may give this role (only an owner makes owners), in the shape of
+    account_input_errors, so a form reports it with its other fields."""
+    if role == Role.OWNER and scope.role != Role.OWNER:
+        return {"role": [_("Only an owner can make someone an owner.")]}
+    return {}
+
+
 def _check_role_change(*, scope: Scope, role: str) -> None:
     scope.require("members.manage")
-    if role == Role.OWNER and scope.role != Role.OWNER:
-        raise RoleRequired(_("Only an owner can make someone an owner."))
+    if errors := role_grant_errors(scope=scope, role=role):
+        raise RoleRequired(errors["role"][0], fields=errors)
 
 
 def _accounts_in_scope(scope: Scope, account_ids: list[int]) -> list[OfficialAccount]:
@@ -221,7 +247,8 @@ def invitation_create(
     who = by.get_full_name() if by else key.name if key else scope.brand.name
     email = email.strip().lower()
     if Membership.objects.filter(brand=scope.brand, user__email__iexact=email).exists():
-        raise Conflict(_("This person is already a member of the brand."))
+        message = _("This person is already a member of the brand.")
+        raise Conflict(message, fields={"email": [message]})
     raw = new_raw_token("inv")
     # One open invitation per address: inviting again sends it again, with a new link and
     # expiry and the role and accounts asked for now. The old link stops working (only its
@@ -294,8 +321,11 @@ def membership_update(
     languages: list[str] | None = None,
     display_name: str | None = None,
     team_ids: list[int] | None = None,
+    time_zone: str | None = None,
 ) -> Membership:
     _check_role_change(scope=scope, role=role)
+    if time_zone is not None:
+        _check_time_zone(time_zone, blank=True)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.brand_id != scope.brand_id:
         raise NotInScope()
@@ -310,6 +340,8 @@ def membership_update(
         membership.languages = languages
     if display_name is not None:
         membership.display_name = display_name
+    if time_zone is not None:
+        membership.time_zone = time_zone
     membership.save()
     membership.accounts.set(_accounts_in_scope(scope, account_ids))
     if team_ids is not None:
@@ -325,7 +357,8 @@ def _ensure_another_owner(membership: Membership) -> None:
         pk=membership.pk
     )
     if not others.exists():
-        raise Conflict(_("A brand needs at least one owner."))
+        message = _("A brand needs at least one owner.")
+        raise Conflict(message, fields={"role": [message]})
 
 
 @transaction.atomic
@@ -348,7 +381,44 @@ def membership_set_presence(*, membership: Membership, presence: str) -> Members
     return membership
 
 
+def membership_set_time_zone(*, scope: Scope, time_zone: str) -> Membership:
+    """The signed-in member's own zone ("" = their brand's); nobody else's."""
+    membership = scope.membership
+    if membership is None:
+        raise NotInScope()
+    _check_time_zone(time_zone, blank=True)
+    membership.time_zone = time_zone
+    membership.save(update_fields=["time_zone"])
+    return membership
+
+
 # --- teams ------------------------------------------------------------------------------
+
+
+def team_input_errors(
+    *, scope: Scope, name: str, account_ids: list[int], team: Team | None = None
+) -> dict[str, list[str]]:
+    """Every rule a team's input breaks, beside its field: a manager's team stays inside
+    the accounts they manage, and names are unique in the brand."""
+    errors: dict[str, list[str]] = {}
+    if not scope.is_brand_wide and not account_ids:
+        errors["accounts"] = [_("Choose the accounts this team answers for.")]
+    others = Team.objects.filter(brand_id=scope.brand_id, name=name)
+    if team is not None:
+        others = others.exclude(pk=team.pk)
+    if name and others.exists():
+        errors["name"] = [_("A team with this name exists.")]
+    return errors
+
+
+def _check_team_input(**kwargs: object) -> None:
+    errors = team_input_errors(**kwargs)
+    message = " ".join(m for ms in errors.values() for m in ms)
+    # A missing account choice is bad input; a taken name alone is a conflict (409).
+    if "accounts" in errors:
+        raise InvalidInput(message, fields=errors)
+    if errors:
+        raise Conflict(message, fields=errors)
 
 
 @transaction.atomic
@@ -361,11 +431,7 @@ def team_create(
     is_central: bool = False,
 ) -> Team:
     scope.require("teams.manage")
-    if not scope.is_brand_wide and not account_ids:
-        # A manager's team must stay inside the accounts they manage.
-        raise InvalidInput(_("Choose the accounts this team answers for."))
-    if Team.objects.filter(brand_id=scope.brand_id, name=name).exists():
-        raise Conflict(_("A team with this name exists."))
+    _check_team_input(scope=scope, name=name, account_ids=account_ids)
     team = Team.objects.create(
         brand=scope.brand, name=name, languages=languages or [], is_central=is_central
     )
@@ -387,10 +453,7 @@ def team_update(
     if team.brand_id != scope.brand_id:
         raise NotInScope()
     _check_team_within_reach(scope=scope, team=team)
-    if not scope.is_brand_wide and not account_ids:
-        raise InvalidInput(_("Choose the accounts this team answers for."))
-    if Team.objects.filter(brand_id=scope.brand_id, name=name).exclude(pk=team.pk).exists():
-        raise Conflict(_("A team with this name exists."))
+    _check_team_input(scope=scope, name=name, account_ids=account_ids, team=team)
     team.name = name
     team.languages = languages or []
     team.is_central = is_central

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import my_settings, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,8 @@ urlpatterns = [
     path("official-accounts/<int:pk>/", views.account_detail, name="account_detail"),
     path("official-accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
     path("official-accounts/<int:pk>/connect/", views.account_connect, name="account_connect"),
+    path("official-accounts/<int:pk>/disconnect/", views.account_disconnect,
+         name="account_disconnect"),
     path("members/", views.members, name="members"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("settings/", views.brand_settings, name="brand_settings"),
+    path("me/settings/", my_settings.my_settings, name="my_settings"),
     path("brand/switch/", views.brand_switch, name="brand_switch"),
     path("healthz", views.healthz, name="healthz"),
 ]

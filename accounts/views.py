@@ -10,10 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import connection, selectors, services
-from accounts.capabilities import account_capabilities
+from accounts import connection, disconnect, selectors, services
+from accounts.capabilities import account_capabilities, bundle_label
 from accounts.crypto_fields import mask_secret, seal, unseal
 from accounts.errors import DomainError, NotInScope, RoleRequired
 from accounts.forms import (
@@ -28,7 +28,7 @@ from accounts.forms import (
 )
 from accounts.health import account_health
 from accounts.middleware import SESSION_BRAND_KEY
-from accounts.models import Membership, User
+from accounts.models import Membership, OfficialAccount, User
 from accounts.scope import Scope, access
 from accounts.serializers import callback_url
 
@@ -57,8 +57,9 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 def _fail(request: HttpRequest, form: object, exc: DomainError) -> None:
     """Show a domain error on the form, beside each field it names (at the top when it
-    names none); scope and role errors stay 404 and 403."""
-    if isinstance(exc, NotInScope | RoleRequired):
+    names none); scope errors stay 404, and role errors 403 unless they are about a value
+    the member chose (an admin picking "owner"), which the form answers beside that field."""
+    if isinstance(exc, NotInScope) or (isinstance(exc, RoleRequired) and not exc.fields):
         raise exc
     if not exc.fields:
         form.add_error(None, exc.message)
@@ -127,8 +128,12 @@ def account_connect(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
     scope.require("accounts.manage")
     secret_form = AppSecretForm(request.POST if request.POST.get("action") == "secret" else None)
     report = None
+    # An authorized account has no server configuration or AppSecret of its own.
+    direct = account.connection == OfficialAccount.Connection.DIRECT
     if request.method == "POST":
         action = request.POST.get("action")
+        if action in ("token", "encoding_aes_key", "secret") and not direct:
+            raise Http404()
         if action in ("token", "encoding_aes_key"):
             value = connection.account_regenerate_secret(scope=scope, account=account, which=action)
             # Shown once, on the next page view, for pasting into the WeChat admin. Session
@@ -162,8 +167,26 @@ def account_connect(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
             },
             "secret_form": secret_form,
             "report": report,
+            "direct": direct,
+            "bundles": [(i, bundle_label(i)) for i in account.granted_bundles or []],
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def account_disconnect(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    """GET asks for confirmation and says what disconnecting does; POST disconnects."""
+    account = access(selectors.account_list(scope=scope), pk)
+    scope.require("accounts.manage")
+    if request.method == "GET":
+        return render(request, "accounts/account_disconnect.html", {"account": account})
+    if account.disconnected_at is not None:
+        messages.info(request, _("The account was already disconnected."))
+    else:
+        disconnect.account_disconnect_by_member(scope=scope, account=account, by=request.user)
+        messages.success(request, _("%(account)s is disconnected.") % {"account": account.name})
+    return redirect("account_detail", pk=account.pk)
 
 
 @member_required
@@ -226,6 +249,7 @@ def member_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
         "languages": membership.languages,
         "capacity": membership.capacity,
         "display_name": membership.display_name,
+        "time_zone": membership.time_zone,
     }
     form = MembershipForm(
         request.POST or None, initial=initial, scope=scope, team_choices=team_choices
@@ -242,6 +266,7 @@ def member_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
                 languages=data["languages"],
                 capacity=data["capacity"],
                 display_name=data["display_name"],
+                time_zone=data["time_zone"],
             )
         except DomainError as exc:
             _fail(request, form, exc)
@@ -251,10 +276,17 @@ def member_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     return render(request, "accounts/member_form.html", {"form": form, "membership": membership})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 def member_remove(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    """GET asks for confirmation and says what removing does; POST removes."""
     membership = access(selectors.member_list(scope=scope), pk)
+    scope.require("members.manage")
+    if request.method == "GET":
+        return render(request, "accounts/member_remove.html", {
+            "membership": membership,
+            "effects": selectors.membership_removal_effects(membership=membership),
+        })
     try:
         services.membership_remove(scope=scope, membership=membership)
     except DomainError as exc:
@@ -332,7 +364,7 @@ def team_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
         "languages": team.languages,
         "is_central": team.is_central,
     }
-    form = TeamForm(request.POST or None, initial=initial, scope=scope)
+    form = TeamForm(request.POST or None, initial=initial, scope=scope, team=team)
     if request.method == "POST" and form.is_valid():
         try:
             services.team_update(
@@ -351,10 +383,16 @@ def team_edit(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     return render(request, "accounts/team_form.html", {"form": form, "team": team})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 def team_delete(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    """GET asks for confirmation and says what deleting does; POST deletes."""
     team = access(selectors.team_list(scope=scope), pk)
+    scope.require("teams.manage")
+    if request.method == "GET":
+        return render(request, "accounts/team_delete.html", {
+            "team": team, "effects": selectors.team_deletion_effects(team=team),
+        })
     services.team_delete(scope=scope, team=team)
     messages.success(request, _("Team deleted."))
     return redirect("teams")
@@ -382,10 +420,14 @@ def api_keys(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 def api_key_revoke(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    """GET asks for confirmation and says what revoking does; POST revokes."""
     key = access(selectors.api_key_list(scope=scope), pk)
+    scope.require("api_keys.manage")
+    if request.method == "GET":
+        return render(request, "accounts/api_key_revoke.html", {"key": key})
     services.api_key_revoke(scope=scope, key=key)
     messages.success(request, _("Key revoked."))
     return redirect("api_keys")
@@ -401,6 +443,7 @@ def brand_settings(request: HttpRequest, scope: Scope) -> HttpResponse:
                 scope=scope,
                 require_mfa=form.cleaned_data["require_mfa"],
                 account_name_pattern=form.cleaned_data["account_name_pattern"],
+                time_zone=form.cleaned_data["time_zone"] or None,
             )
         except DomainError as exc:
             _fail(request, form, exc)

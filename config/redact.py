@@ -13,7 +13,7 @@ import logging.config
 import re
 from collections.abc import Mapping
 
-from config.logging import JsonFormatter
+from config.logging import JsonFormatter, UtcFormatter
 
 REDACTED = "[redacted]"
 
@@ -46,8 +46,8 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingFormatter(logging.Formatter):
-    """Any formatter, with the finished line redacted."""
+class RedactingFormatter(UtcFormatter):
+    """Any formatter, with the finished line redacted (and stamped in UTC)."""
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.ScopeMiddleware",
+    "accounts.time_zone_middleware.TimeZoneMiddleware",
     "accounts.middleware.RequireBrandMfaMiddleware",
 ]
 
@@ -280,8 +281,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The zone of a visitor of no brand. Members read times in their own zone or their brand's
+# (accounts/time_zone_middleware.py); log lines are stamped in UTC, marked "Z".
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# 24-hour times wherever a page formats a datetime itself (config/formats/).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_TZ = True
 
 STATIC_URL = "/static/"

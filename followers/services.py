@@ -15,7 +15,7 @@ from followers.models import Customer, Follower
 
 logger = logging.getLogger(__name__)
 
-# Profile fields user/info gives (wechat-protocol.md §7) that we keep on the follower.
+# Profile fields user/info gives (docs/wechat.md §7) that we keep on the follower.
 _SCENE_MAX = Follower._meta.get_field("subscribe_scene").max_length
 _QR_MAX = Follower._meta.get_field("qr_scene").max_length
 

@@ -1,4 +1,4 @@
-"""The platform's reply window, kept per follower (wechat-protocol.md §4).
+"""The platform's reply window, kept per follower (docs/wechat.md §4).
 
 A follower's message opens the long window: 5 sends within 48 hours, renewed by each
 message. A follow, a QR scan or a menu click (click, scancode_push, scancode_waitmsg)

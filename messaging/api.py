@@ -229,7 +229,8 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     @extend_schema(responses=dict[str, int])
     @action(detail=False, methods=["get"])
     def counts(self, request: Request) -> Response:
-        """Conversations needing attention (open or pending) in each of my boxes."""
+        """Conversations needing attention (open or pending) in each of my boxes, and my
+        snoozed ones (``snoozed``)."""
         return Response(selectors.conversation_counts(scope=self.scope))
 
     @extend_schema(methods=["get"], responses=MessageSerializer(many=True))

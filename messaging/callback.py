@@ -1,6 +1,6 @@
 """Opening a platform push: authenticate, decrypt and parse it, or refuse it with a reason.
 
-The checks, in order (wechat-protocol.md §1.3-1.6):
+The checks, in order (docs/wechat.md §1.3-1.6):
 
 - a body no larger than ``MAX_BODY_BYTES``, declared by Content-Length or sent chunked;
 - ``signature``, ``timestamp`` and ``nonce`` present, the timestamp within ±300 s of our

@@ -1,4 +1,4 @@
-"""Events pushed by the platform (wechat-protocol.md §2.2), applied inside ingestion's
+"""Events pushed by the platform (docs/wechat.md §2.2), applied inside ingestion's
 transaction, after the Inbound row was stored.
 
 subscribe, SCAN: a follow event (with the QR scene), the short reply window, a welcome;

@@ -12,7 +12,7 @@ screens — runs after commit: domain events and ``inbound_process_batch_task``.
 On PostgreSQL a follower's message (the hot path: most deliveries) is stored by one call
 of the database function ``messaging_ingest_message`` (migration 0002), which does the
 same steps as ``_user_message_orm`` in one round trip; the ORM path serves SQLite (the
-demo) and is kept equal to the function by ``tests/messaging/test_ingest_paths.py``.
+demo) and is kept equal to the function by ``tests/messaging/test_ingest_conversations.py``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ receives "{customer_name}"; unknown (misspelt) ones stay visible instead of cras
 """
 
 import re
+import unicodedata
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -114,22 +115,37 @@ def prepared_render(
     return fill_variables(chosen.body, values)
 
 
+def search_form(text: str) -> str:
+    """Text as the prepared-response search compares it: compatibility forms folded
+    (full-width "ＷｉＦｉ" is "WiFi"), case folded, and only letters and digits kept, so
+    "wifi", "Wi-Fi", "WI FI" and "wi_fi" are one word and "WIFI密码" finds "Wi-Fi 密码"."""
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def _searchable(version: PreparedResponse) -> str:
+    # A separator between the fields, so a match never runs from one into the next.
+    return "\n".join(search_form(part) for part in (version.key, version.title, version.body))
+
+
 def prepared_search(
     *, scope: Scope, account: OfficialAccount | None, q: str = "", language: str = ""
 ) -> list[PreparedResponse]:
     """What the reply box offers: one version per key (the one an agent would send for this
-    account and language), matching `q` in key, title or text of any version."""
+    account and language), matching `q` in the key (the shortcut), title or text of any
+    of its versions, in any language. Case, punctuation, spaces and hyphens do not count
+    (`search_form`); a `q` with no letter or digit matches everything."""
     if account is not None and account.brand_id != scope.brand_id:
         raise NotInScope()
-    versions = _versions(scope.brand_id, account)
-    if q:
-        matching = versions.filter(
-            Q(key__icontains=q) | Q(title__icontains=q) | Q(body__icontains=q)
-        ).values("key")
-        versions = versions.filter(key__in=matching)
     by_key: dict[str, list[PreparedResponse]] = {}
-    for version in versions.select_related("account"):
+    for version in _versions(scope.brand_id, account).select_related("account"):
         by_key.setdefault(version.key, []).append(version)
+    wanted = search_form(q)
+    if wanted:
+        # Matched here rather than in SQL: a brand's library is hundreds of rows, read
+        # whole anyway when nothing is typed, and folding is the same on every database.
+        by_key = {key: versions for key, versions in by_key.items()
+                  if any(wanted in _searchable(v) for v in versions)}
     chain = language_chain(language, account)
     found = (_pick(v, chain) for _k, v in sorted(by_key.items()))
     return [p for p in found if p is not None]

@@ -1,10 +1,13 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import StrictInput, pattern_field
+from followers.names import person_display_name
 from messaging.models import Conversation, Message, PreparedResponse
 from messaging.prepared import LANGUAGES
-from messaging.selectors import STATUS_FILTERS
+from messaging.previews import last_message_preview
+from messaging.selectors import STATUS_FILTERS, window_closing_at
 from messaging.services import TEXT_LIMIT
 
 # `waiting` in minutes: up to a year, so "now minus waiting" is always a real date.
@@ -36,24 +39,58 @@ class _FollowerRef(serializers.Serializer):
         return [t.name for t in obj.tags.all()]
 
 
+class _LastMessage(serializers.Serializer):
+    msg_type = serializers.CharField(help_text="text, image, voice, video, location, link, ...")
+    snippet = serializers.CharField(
+        help_text="a text message's first words on one line; empty for any other type"
+    )
+    direction = serializers.CharField(help_text="in, out or system (notes are left out)")
+    at = serializers.DateTimeField(allow_null=True)
+
+
 class ConversationSerializer(serializers.ModelSerializer):
     # Plain strings in the schema: a second enum named "status" would collide in OpenAPI.
     status = serializers.CharField(read_only=True, help_text="open, pending, snoozed, resolved")
+    display_name = serializers.SerializerMethodField(
+        help_text="the person's headline: the customer's name, else the follower's remark, "
+                  "else \"Customer #<id>\" (in the request's language)"
+    )
+    last_message = serializers.SerializerMethodField(
+        help_text="the newest message that is not a private note (null when none)"
+    )
     channel_account = _Ref()
     handling_account = _Ref()
     follower = _FollowerRef()
     customer = _Ref(allow_null=True)
     team = _Ref(allow_null=True)
     assignee = _AssigneeRef(allow_null=True)
+    window_closing_at = serializers.SerializerMethodField(
+        help_text="when the reply window closes, given only when that is within two hours "
+                  "(the console marks the conversation); null otherwise"
+    )
 
     class Meta:
         model = Conversation
         fields = [
-            "id", "channel_account", "handling_account", "follower", "customer", "team",
-            "assignee", "status", "language", "opened_at", "last_message_at",
-            "waiting_since", "first_response_at", "resolved_at", "snoozed_until",
+            "id", "display_name", "channel_account", "handling_account", "follower",
+            "customer", "team", "assignee", "status", "language", "opened_at",
+            "last_message_at", "last_message", "waiting_since", "first_response_at",
+            "resolved_at", "snoozed_until", "window_closing_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_window_closing_at(self, obj: Conversation) -> str | None:
+        closing = window_closing_at(conversation=obj)
+        return closing.isoformat() if closing else None
+
+    def get_display_name(self, obj: Conversation) -> str:
+        return person_display_name(customer=obj.customer, follower=obj.follower)
+
+    @extend_schema_field(_LastMessage(allow_null=True))
+    def get_last_message(self, obj: Conversation) -> dict | None:
+        """From the list's annotation (`messaging.previews.with_last_message`)."""
+        return last_message_preview(getattr(obj, "last_message", None))
 
 
 class WindowSerializer(serializers.Serializer):
@@ -130,9 +167,11 @@ class ConversationFiltersSerializer(serializers.Serializer):
     """The list's query parameters, checked before they reach the selector."""
 
     box = pattern_field(
-        r"^(all|mine|unassigned|team:[0-9]+)$", "mine, unassigned, team:<id> or all",
+        r"^(all|mine|unassigned|snoozed|team:[0-9]+)$",
+        "mine, unassigned, team:<id>, all or snoozed",
         required=False, allow_blank=True,
-        help_text="mine, unassigned, team:<id> or all (the default)",
+        help_text="mine, unassigned, team:<id> or all (these leave snoozed conversations "
+                  "out), or snoozed; every conversation when absent",
     )
     account = serializers.IntegerField(required=False, help_text="the handling account's id")
     status = serializers.ChoiceField(

@@ -73,6 +73,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 2000  # characters; the platform refuses kf texts much past 2,048 bytes of UTF-8
+BLANK_REPLY = _("A reply needs a text, a prepared response or an image: this one is blank.")
 
 
 # -- conversations ----------------------------------------------------------------------
@@ -299,6 +300,9 @@ def _reply_content(
     """What the Message row will hold; refuses empty, mixed or oversize replies. `sign`
     signs a text (typed or prepared) with `sender_display`; images are never signed."""
     given = [bool(text.strip()), bool(media_id), bool(prepared_key), image is not None]
+    if not any(given):
+        # Empty, or only spaces and line breaks: nothing a follower could read.
+        raise InvalidInput(str(BLANK_REPLY))
     if sum(given) != 1:
         raise InvalidInput("send one thing: a text, a prepared response or an image")
     if prepared_key:
@@ -314,7 +318,7 @@ def _reply_content(
                    "language": chosen.language if chosen else normalize_language(language)}
         text, signature = _signed(text, sign=sign, by=by, conversation=conversation)
         return {"msg_type": "text", "content": text, "payload": {**payload, **signature}}
-    if text:
+    if text.strip():
         if len(text) > TEXT_LIMIT:
             raise InvalidInput(f"a reply holds at most {TEXT_LIMIT} characters")
         text, signature = _signed(text, sign=sign, by=by, conversation=conversation)

@@ -93,7 +93,9 @@ def _reply(opened: OpenedPush, text: str | None) -> HttpResponse:
 def _touch(account: OfficialAccount) -> None:
     now = timezone.now()
     last = account.last_callback_at
-    if last is not None and now - last < LAST_CALLBACK_PRECISION:
+    # The connection test's callback gives way to the first real push at once.
+    if (last is not None and now - last < LAST_CALLBACK_PRECISION
+            and not account.last_callback_was_test):
         return
     # The cached account remembers it too, so this process skips the next minute's UPDATEs.
     account.last_callback_at = now

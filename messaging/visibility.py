@@ -3,7 +3,7 @@
 A member of the conversation's brand sees it when any of these holds:
 
 1. they see the whole brand: an owner or admin, or a member who serves no account in
-   particular ("none = all", DESIGN.md); brand API keys see the whole brand too;
+   particular ("none = all"); brand API keys see the whole brand too;
 2. they serve its *handling* account (after an account-to-account transfer that is the
    new account, not the one the follower writes to);
 3. they belong to its team;

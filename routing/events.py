@@ -124,6 +124,9 @@ class MessageEvent(TypedDict):
     account_id: int
     direction: str
     status: str
+    # The message's type, and for a text its first words ("" otherwise): the screen names
+    # an image, a voice message, ... in its own language.
+    msg_type: str
     snippet: str
     at: str
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts import events
 from accounts.events import CONVERSATION_EVENTS
 from messaging.models import Conversation, Message
+from messaging.previews import snippet as message_snippet
 from messaging.task_batches import batch_submit
 from messaging.visibility import Place, audience_ids
 from routing.events import (
@@ -47,7 +48,6 @@ from routing.layers import stream_send
 logger = logging.getLogger(__name__)
 
 EVENTS = ("message.created", "message.status", *CONVERSATION_EVENTS)
-SNIPPET_CHARS = 80
 # The push is queued within this many seconds of the commit (a batch per 50 ms and web
 # process, not the 250 ms of background work): a person is watching.
 PUSH_WITHIN = 0.05
@@ -97,10 +97,9 @@ def console_reason(name: str, payload: dict) -> str:
 
 
 def snippet(message: Message) -> str:
-    text = " ".join((message.content or "").split())
-    if not text:
-        return f"[{message.msg_type}]"
-    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+    """A text message's first words; "" for another type, which the screen names in its
+    own language from the event's `msg_type` (`messaging.previews`)."""
+    return message_snippet(msg_type=message.msg_type, content=message.content)
 
 
 def push(name: str, payload: dict) -> int:
@@ -166,6 +165,7 @@ def _event(
             "account_id": message.account_id,
             "direction": message.direction,
             "status": message.status,
+            "msg_type": message.msg_type,
             "snippet": snippet(message),
             "at": message.created_at.isoformat(),
         }

@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.scope import Scope
 from followers.models import Follower
+from followers.names import language_name, person_display_name
 from messaging.models import Conversation, Message
 from messaging.selectors import conversation_queryset
 
@@ -56,14 +57,21 @@ def conversation_profile(*, scope: Scope, conversation: Conversation) -> dict:
             "subscribed_at": f.subscribed_at.isoformat() if f.subscribed_at else None,
             "qr_scene": f.qr_scene or f.subscribe_scene,
             "language": f.language,
+            "language_name": language_name(f.language),
             "region": f.region,
             "remark": f.remark,
             "tags": [t.name for t in f.tags.all()],
         }
         for f in followers.select_related("account").prefetch_related("tags").order_by("pk")
     ]
+    language = (customer.language if customer is not None else "") or conversation.language \
+        or follower.language
     return {
         "conversation": conversation.pk,
+        # The headline and the language in words, in the request's language.
+        "display_name": person_display_name(customer=customer, follower=follower),
+        "language": language,
+        "language_name": language_name(language),
         "customer": None if customer is None else {
             "id": customer.pk,
             "name": customer.name,

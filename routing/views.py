@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.scope import Scope, access
 from accounts.selectors import account_list
+from accounts.times import moment_settings
 from accounts.views import member_required
 from followers.models import Tag
 from messaging.models import Conversation
@@ -47,6 +48,8 @@ def console(request: HttpRequest, scope: Scope) -> HttpResponse:
         },
         "ws": "/ws/console/",
         "strings": console_strings(),
+        # The viewer's zone and the patterns the pages format times with (accounts/times.py).
+        "times": moment_settings(),
     }
     return render(request, "routing/console.html", {"console_config": config})
 

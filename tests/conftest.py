@@ -34,6 +34,16 @@ def _fresh_callback_caches():
     auto_replies._cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request in Chinese through the test client leaves Chinese active in this thread
+    # (LocaleMiddleware activates, nothing deactivates); the next test starts in English.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def announced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
     """Domain events as they are announced (name, payload), checked against their shapes
@@ -53,7 +63,8 @@ def announced(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
 
 @pytest.fixture
 def two_brands(db):  # noqa: ANN001
-    """Every test dataset has two brands (STYLE.md): A is ours, B is the foreign one."""
+    """Every test dataset has two brands (docs/architecture.md, tenancy): A is ours, B is the
+    foreign one."""
     from tests.factories import (
         make_account,
         make_brand,

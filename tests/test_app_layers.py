@@ -1,5 +1,6 @@
-"""Apps depend in one direction (DESIGN.md): accounts <- followers <- messaging <- routing,
-analytics reads them all, and `wechat` is a library that imports no Django and no app.
+"""Apps depend in one direction: accounts <- followers <- messaging <- routing, analytics
+reads them all, and `wechat` is a library that imports no Django and no app
+(docs/architecture.md).
 Every import counts, also one inside a function: a cycle dodged by a late import is still
 a function in the wrong app. Lower apps reach higher ones only through domain events
 (`accounts.events`)."""

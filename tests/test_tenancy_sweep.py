@@ -21,11 +21,12 @@ HTML_ROUTES = [
     ("/official-accounts/{account}/", ["get"]),
     ("/official-accounts/{account}/edit/", ["get", "post"]),
     ("/official-accounts/{account}/connect/", ["get", "post"]),
+    ("/official-accounts/{account}/disconnect/", ["get", "post"]),
     ("/members/{member}/edit/", ["get", "post"]),
-    ("/members/{member}/remove/", ["post"]),
+    ("/members/{member}/remove/", ["get", "post"]),
     ("/teams/{team}/edit/", ["get", "post"]),
-    ("/teams/{team}/delete/", ["post"]),
-    ("/api-keys/{api_key}/revoke/", ["post"]),
+    ("/teams/{team}/delete/", ["get", "post"]),
+    ("/api-keys/{api_key}/revoke/", ["get", "post"]),
     ("/console/conversations/{conversation}/profile/", ["get"]),
 ]
 API_ROUTES = [

@@ -1,6 +1,6 @@
 """Callback signatures and the AES "safe mode" of WeChat message pushes.
 
-The scheme (wechat-protocol.md §1.2-1.5): signatures are the hex SHA-1 of the
+The scheme (docs/wechat.md §1.2-1.5): signatures are the hex SHA-1 of the
 lexicographically sorted, concatenated strings; ciphertexts are AES-256-CBC over
 ``random(16) ‖ len(msg) as 4 bytes big-endian ‖ msg ‖ appid`` with PKCS#7 padding
 to 32-byte blocks, key = base64(EncodingAESKey + "="), IV = key[:16].

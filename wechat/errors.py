@@ -300,7 +300,7 @@ ERRORS: dict[int, tuple[type[WeChatError], str]] = {
 }
 
 
-# Every errcode /work/shared/wechat-protocol.md names: the §12 table and the codes of §3-§11
+# Every errcode docs/wechat.md names: the §12 table and the codes of §3-§11
 # and §13 (40033 from the introduction, 89503 from §3.1). Each one has a class in ERRORS,
 # a way for the sandbox to produce it (tests/wechat/test_every_errcode.py) and a row in the
 # sandbox README's failure table. Not errcodes, so not here: the ``err(NNNNN)`` review

@@ -1,4 +1,4 @@
-"""The customer-service reply window (wechat-protocol.md §4), as one set of rules.
+"""The customer-service reply window (docs/wechat.md §4), as one set of rules.
 
 The sandbox enforces these rules and the portal (``followers/window.py``) predicts them,
 so both read them from here: a change of reading is made once and holds on both sides.

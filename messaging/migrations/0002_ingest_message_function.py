@@ -8,8 +8,8 @@ follower's reply window. Returns no row for a duplicate delivery.
 
 Each statement inside a volatile PL/pgSQL function takes a fresh snapshot, so once the
 follower row is locked the function sees what a concurrent delivery for the same follower
-committed, as the ORM path does. ``tests/messaging/test_ingest_paths.py`` runs both paths
-through the same cases; a later change to these tables or to the ORM path needs a
+committed, as the ORM path does. ``tests/messaging/test_ingest_conversations.py`` runs
+both paths through the same cases; a later change to these tables or to the ORM path needs a
 migration that replaces the function.
 """
 

@@ -46,12 +46,19 @@
     image: null,
     presence: cfg.presence,
     profile: null,
-    // The last snippet each conversation's events carried, shown under its name.
+    // The last message each conversation's live events carried ({msg_type, snippet, at}),
+    // shown under its name until the list's own preview (last_message) is as new.
     snippets: {},
     // Sign replies with the agent's customer-facing identity; remembered on this browser.
     sign: stored(SIGN_KEY) === "1",
     // What had focus before the transfer dialog opened, to give it back on close.
     transferOpener: null,
+    // Where the open transfer dialog may hand the conversation (names for the confirmation).
+    transferTargets: null,
+    // The first counts decide the box the console opens on (`openingBox`), unless the
+    // agent chose one first.
+    opened: false,
+    boxChosen: false,
   };
 
   // -- helpers --------------------------------------------------------------------------
@@ -125,11 +132,40 @@
     return fmt(T.hours_minutes, { h: hours, m: minutes % 60 });
   }
 
-  function timeOf(iso) {
-    const date = new Date(iso);
-    return date.toLocaleString(document.documentElement.lang || undefined, {
-      month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-    });
+  // Times by the pages' one rule (accounts/times.py): in the viewer's zone, which the page
+  // names (cfg.times.zone), 24-hour, the time alone today and with its date before, with
+  // the patterns the server translated ("%(month)02d-%(day)02d %(hour)02d:%(minute)02d").
+  const zoneClock = new Intl.DateTimeFormat("en-US", {
+    timeZone: cfg.times.zone, year: "numeric", month: "numeric", day: "numeric",
+    hour: "numeric", minute: "numeric", hourCycle: "h23",
+  });
+
+  function clockParts(date) {
+    const parts = {};
+    for (const part of zoneClock.formatToParts(date)) {
+      if (part.type !== "literal") parts[part.type] = Number(part.value);
+    }
+    return parts;
+  }
+
+  function momentFmt(pattern, parts) {
+    return pattern.replace(/%\((\w+)\)(02)?d/g, (_, key, pad) => String(parts[key]).padStart(pad ? 2 : 1, "0"));
+  }
+
+  // `full`: always the date and the year (tooltips).
+  function timeOf(iso, full) {
+    const parts = clockParts(new Date(iso));
+    const today = clockParts(new Date());
+    const P = cfg.times.patterns;
+    let pattern = P.this_year;
+    if (full || parts.year !== today.year) pattern = P.older;
+    else if (parts.month === today.month && parts.day === today.day) pattern = P.today;
+    return momentFmt(pattern, parts);
+  }
+
+  // The moment with its date, year and zone: "2026-12-01 14:35 (Asia/Shanghai)".
+  function zonedTimeOf(iso) {
+    return fmt(cfg.times.patterns.zoned, { time: timeOf(iso, true), zone: cfg.times.zone });
   }
 
   function accountName(id) {
@@ -137,8 +173,10 @@
     return account ? account.name : T.other_account;
   }
 
-  function toast(text) {
+  // A problem, or with `done` a confirmation (shown as one, not as an error).
+  function toast(text, done) {
     $("c-toast").textContent = text;
+    $("c-toast").classList.toggle("is-done", Boolean(done));
   }
 
   // Many events in a burst (a busy queue) cost one reload each of lists and thread.
@@ -157,6 +195,7 @@
     ];
     for (const team of cfg.teams) list.push({ id: `team:${team.id}`, name: team.name });
     list.push({ id: "all", name: T.box_all });
+    list.push({ id: "snoozed", name: T.box_snoozed });
     return list;
   }
 
@@ -177,8 +216,27 @@
 
   function chooseBox(box) {
     state.box = box;
+    state.boxChosen = true;
     renderBoxes();
     loadList();
+  }
+
+  // The console opens on Mine; when nothing is the agent's and conversations wait
+  // unassigned, on Unassigned instead. Decided once, by the first counts.
+  function openingBox() {
+    if (state.opened) return;
+    state.opened = true;
+    if (state.boxChosen || state.box !== "mine") return;
+    if (!state.counts.mine && state.counts.unassigned) {
+      state.box = "unassigned";
+      loadList();
+    }
+  }
+
+  // A translated text by plural category ({one, other}, as the server gives them).
+  function plural(forms, n) {
+    const rule = new Intl.PluralRules(document.documentElement.lang || undefined).select(n);
+    return fmt(forms[rule] || forms.other, { n });
   }
 
   function fillSelect(select, options) {
@@ -216,7 +274,10 @@
     }
     if (mine !== issued.counts) return;
     state.counts = counts;
+    openingBox();
     renderBoxes();
+    // An empty Mine box points to what waits unassigned, by the latest count.
+    if (issued.list && !state.list.length) renderList();
   }
 
   async function loadList() {
@@ -234,18 +295,102 @@
     renderList(before);
   }
 
+  // The person's headline is the server's (display_name: name, else remark, else
+  // "Customer #id"); the openid is never one.
   function convoName(c) {
-    return (c.customer && c.customer.name) || (c.follower && (c.follower.remark || c.follower.openid)) || `#${c.id}`;
+    return c.display_name || `#${c.id}`;
+  }
+
+  // A message in one line: a text's first words, any other type named in the page's
+  // language ("[image]"), from the type the server sends.
+  function typeLabel(msgType) {
+    const kind = msgType === "shortvideo" ? "video" : msgType;
+    return T[`snippet_${kind}`] || T.snippet_other;
+  }
+
+  function previewText(p) {
+    return p.msg_type === "text" ? p.snippet : typeLabel(p.msg_type);
+  }
+
+  // The newer of the list's preview and the last live event's.
+  function previewOf(c) {
+    const live = state.snippets[c.id];
+    const loaded = c.last_message;
+    if (live && (!loaded || !loaded.at || Date.parse(live.at) > Date.parse(loaded.at))) return live;
+    return loaded || null;
+  }
+
+  function previewLine(c) {
+    const p = previewOf(c);
+    if (!p) return null;
+    return el("div", { class: "c-snip", "data-testid": "conversation-preview" }, [
+      el("span", { class: "c-snip-text", text: previewText(p) }),
+      p.at ? el("time", { class: "c-snip-time", datetime: p.at, title: zonedTimeOf(p.at), text: timeOf(p.at) }) : null,
+    ]);
   }
 
   function assigneeName(c) {
     return c.assignee ? c.assignee.display_name : T.unassigned;
   }
 
+  // The box's order, said above it: the server's (`conversation_list`).
+  function renderOrder() {
+    $("c-order").textContent = state.box === "snoozed" ? T.order_snoozed : T.order_waiting;
+  }
+
+  // An empty Mine box says what waits in Unassigned, as a way there.
+  function emptyBox() {
+    const waiting = state.box === "mine" ? state.counts.unassigned || 0 : 0;
+    const children = [T.empty_box];
+    if (waiting) {
+      children.push(" ", el("button", {
+        type: "button", class: "c-link", "data-testid": "waiting-unassigned",
+        text: plural(T.waiting_unassigned, waiting), onclick: () => chooseBox("unassigned"),
+      }));
+    }
+    return el("li", { class: "c-empty", "data-testid": "empty-box" }, children);
+  }
+
+  // The handling account, and the account the follower writes to where it differs (after
+  // an account-to-account transfer; replies still go out through it).
+  function accountLabels(c) {
+    const labels = [c.handling_account.name];
+    if (c.channel_account.id !== c.handling_account.id) {
+      labels.push(fmt(T.via, { account: c.channel_account.name }));
+    }
+    return labels;
+  }
+
+  function minutesUntil(iso) {
+    return Math.max(0, Math.ceil((Date.parse(iso) - Date.now()) / 60000));
+  }
+
+  // Marks under the name: the reply window closing soon (the server says when, within
+  // two hours), and when a snoozed conversation comes back.
+  function rowBadges(c) {
+    const badges = [];
+    if (c.window_closing_at) {
+      badges.push(el("span", {
+        class: "c-closing", "data-testid": "window-closing", title: T.window_closing_title,
+        text: fmt(T.window_closing, { time: duration(minutesUntil(c.window_closing_at)) }),
+      }));
+    }
+    if (c.status === "snoozed" && c.snoozed_until) {
+      badges.push(el("span", {
+        class: "c-back", "data-testid": "snoozed-until",
+        text: fmt(T.back_at, { time: timeOf(c.snoozed_until) }),
+      }));
+    }
+    return badges.length ? el("div", { class: "c-badges" }, badges) : null;
+  }
+
   function renderList(before) {
     const list = $("c-list");
+    // Which box the rows are (tests wait for it after choosing one).
+    list.dataset.box = state.box;
+    renderOrder();
     if (!state.list.length) {
-      list.replaceChildren(el("li", { class: "c-empty", text: T.empty_box }));
+      list.replaceChildren(emptyBox());
       return;
     }
     list.replaceChildren(
@@ -264,8 +409,9 @@
             el("span", { class: "c-name", text: convoName(c) }),
             waited !== null ? el("span", { class: "c-wait", title: T.waiting, text: duration(waited) }) : null,
           ]),
-          el("div", { class: "c-meta", text: [c.channel_account.name, statusLabel(c.status), assigneeName(c)].join(" · ") }),
-          state.snippets[c.id] ? el("div", { class: "c-snip", text: state.snippets[c.id] }) : null,
+          rowBadges(c),
+          el("div", { class: "c-meta", "data-testid": "conversation-meta", text: [...accountLabels(c), statusLabel(c.status), assigneeName(c)].join(" · ") }),
+          previewLine(c),
         ]);
       }),
     );
@@ -337,7 +483,7 @@
   // stored it; the link goes through the conversation's scope like everything else.
   function messageBody(m) {
     if (m.msg_type !== "image") {
-      return el("div", { class: "c-body", text: m.content || `[${m.msg_type}]` });
+      return el("div", { class: "c-body", text: m.content || typeLabel(m.msg_type) });
     }
     if (!m.media_url) return el("div", { class: "c-body muted", text: T.image_missing });
     return el("a", { class: "c-thumb-link", href: m.media_url, target: "_blank", rel: "noopener" },
@@ -377,7 +523,7 @@
   function renderThread() {
     const convo = state.convo;
     $("c-title").textContent = convo ? convoName(convo) : T.no_conversation;
-    $("c-subtitle").textContent = convo ? [convo.channel_account.name, statusLabel(convo.status), assigneeName(convo)].join(" · ") : "";
+    $("c-subtitle").textContent = convo ? [...accountLabels(convo), statusLabel(convo.status), assigneeName(convo)].join(" · ") : "";
     for (const id of ["c-assign", "c-resolve", "c-snooze", "c-transfer-open"]) $(id).disabled = !convo;
     if (convo) {
       $("c-assign").disabled = Boolean(convo.assignee && convo.assignee.id === cfg.membership_id);
@@ -401,9 +547,10 @@
           messageBody(m),
           el("div", { class: "c-foot" }, [
             el("span", { class: "c-acct", "data-testid": "message-account", text: account.name || accountName(account.id) }),
+            m.direction === "in" && convo ? el("span", { "data-testid": "message-from", text: convo.display_name }) : null,
             m.direction === "note" ? el("span", { text: T.private_note }) : null,
             m.sender_display ? el("span", { text: m.sender_display }) : null,
-            el("time", { datetime: m.created_at, text: timeOf(m.created_at) }),
+            el("time", { datetime: m.created_at, title: zonedTimeOf(m.created_at), text: timeOf(m.created_at) }),
             deliveryLabel(m),
           ]),
         ]);
@@ -436,14 +583,18 @@
     const tags = [...new Set(profile.identities.flatMap((f) => f.tags))];
     const scenes = profile.identities.filter((f) => f.qr_scene);
     panel.replaceChildren(
-      el("h2", { "data-testid": "customer-name", text: customer.name || convoName(convo) }),
-      dl([[T.phone, customer.phone], [T.email, customer.email], [T.language, customer.language || convo.language]]),
+      el("h2", { "data-testid": "customer-name", text: profile.display_name || convoName(convo) }),
+      dl([[T.phone, customer.phone], [T.email, customer.email], [T.language, profile.language_name]]),
       el("h3", { text: T.identities }),
       el("ul", { "data-testid": "identities" }, profile.identities.map((f) =>
         el("li", {}, [
           el("span", { class: "c-acct", text: f.account.name }), " ",
           el("span", { class: "muted", text: f.subscribed ? T.following : T.unfollowed }),
-          el("div", {}, el("code", { text: f.openid })),
+          el("div", { class: "c-openid-row" }, [
+            el("code", { class: "c-openid", "data-testid": "openid", title: T.openid, text: f.openid }),
+            " ",
+            el("button", { type: "button", class: "c-copy", "data-testid": "copy-openid", text: T.copy, onclick: (e) => copyText(f.openid, e.currentTarget) }),
+          ]),
         ]))),
       el("h3", { text: T.tags }),
       el("div", { class: "c-tags", "data-testid": "tags" }, tags.length ? tags.map((t) => el("span", { class: "tag", text: t })) : el("span", { class: "muted", text: "—" })),
@@ -454,6 +605,18 @@
       el("h3", { text: T.attributes }),
       dl(Object.entries(customer.attributes || {}).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : v])),
     );
+  }
+
+  // The openid, for a search in the platform's tools: to the clipboard, or selected when
+  // the browser keeps the clipboard closed.
+  async function copyText(text, button) {
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = T.copied;
+    } catch (error) {
+      const code = button.parentNode.querySelector("code");
+      window.getSelection().selectAllChildren(code);
+    }
   }
 
   // -- the reply box ---------------------------------------------------------------------
@@ -469,19 +632,18 @@
     $("c-reply").classList.toggle("is-note", isNote());
     // Notes are text only; an image goes to the follower.
     $("c-attach").disabled = !convo || isNote();
-    // The identity comes from the server (reply_identity), exactly as a signed reply ends.
-    $("c-sign-row").hidden = !convo;
+    // One control for what the follower sees: every reply comes from the Official
+    // Account; signed, its text ends with this line, the server's own (reply_identity
+    // after an em dash, as `_signed` writes it). A private note is never seen: no line.
+    $("c-sign-row").hidden = !convo || isNote();
     $("c-sign").checked = state.sign;
     $("c-sign").disabled = !convo || isNote();
-    $("c-sign-label").textContent = convo ? fmt(T.sign_as, { identity: convo.reply_identity }) : "";
+    $("c-sign-preview").textContent = convo ? `— ${convo.reply_identity}` : "";
     if (!convo) {
       windowBox.textContent = "";
       send.disabled = true;
-      $("c-sendas").textContent = "";
       return;
     }
-    const name = cfg.display_name || T.you;
-    $("c-sendas").textContent = isNote() ? name : convo.reply_identity;
     const win = convo.window || { open: false, reason: T.window_unknown };
     windowBox.classList.toggle("closed", !win.open);
     if (win.open) {
@@ -491,9 +653,15 @@
       windowBox.textContent = fmt(T.window_closed, { reason: win.reason || T.window_unknown });
     }
     const refused = !isNote() && !win.open;
-    send.disabled = refused;
+    send.disabled = refused || blank();
     send.title = refused ? win.reason || "" : "";
     $("c-refusal").textContent = refused ? win.reason || T.window_unknown : "";
+  }
+
+  // Nothing to send: no text but spaces and line breaks, no image, no prepared response.
+  function blank() {
+    if ($("c-text").value.trim()) return false;
+    return isNote() || (!state.image && !state.chosenPrepared);
   }
 
   // One send may post two messages: the attached image first, then the text (or prepared
@@ -568,6 +736,7 @@
     state.image = file;
     $("c-attachment-name").textContent = fmt(T.image_chosen, { name: file.name });
     $("c-attachment").hidden = false;
+    renderReplyBox();
     // Enter on the focused Send button sends it, as Ctrl+Enter does anywhere in the box.
     ($("c-send").disabled ? $("c-attachment-remove") : $("c-send")).focus();
   }
@@ -577,6 +746,7 @@
     $("c-image").value = "";
     $("c-attachment").hidden = true;
     $("c-attachment-name").textContent = "";
+    renderReplyBox();
   }
 
   function removeImage() {
@@ -630,6 +800,7 @@
     $("c-text").value = "";
     $("c-text").placeholder = p.body;
     $("c-chosen").textContent = fmt(T.prepared_chosen, { title: p.title });
+    renderReplyBox();
     $("c-text").focus();
   }
 
@@ -718,6 +889,7 @@
     }
     // Moved on while the targets loaded, or a second press opened it already.
     if (state.convo !== convo || transferOpen()) return;
+    state.transferTargets = targets;
     const names = new Map(targets.accounts.map((a) => [a.id, a.name]));
     const account = $("c-transfer-account");
     account.replaceChildren(el("option", { value: "", text: T.transfer_keep_account }));
@@ -766,6 +938,7 @@
       team: team ? Number(team) : null,
       note: $("c-transfer-note").value,
     };
+    const handed = handedTo(convo, body);
     confirm.disabled = true;
     let data;
     try {
@@ -777,12 +950,25 @@
     } finally {
       confirm.disabled = false;
     }
-    toast("");
     // No content: it left this member's queues (the moved_away event says the same).
     if (data === null && state.currentId === convo.id) closeConversation();
     closeTransfer();
+    // Said last: what a moved_away event may have said meanwhile is the same fact.
+    toast(handed, true);
     refreshLists();
     if (data !== null) await loadConversation();
+  }
+
+  // The confirmation of a transfer: where it went (the account that handles it now, and
+  // the team), and whether a note went with it (the server keeps it trimmed).
+  function handedTo(convo, body) {
+    const targets = state.transferTargets || { accounts: [], teams: [] };
+    const find = (items, id) => (items.find((item) => item.id === id) || {}).name;
+    const place = [
+      body.account ? find(targets.accounts, body.account) : convo.handling_account.name,
+      body.team ? find(targets.teams, body.team) : null,
+    ].filter(Boolean).join(" · ");
+    return fmt(body.note.trim() ? T.handed_to_with_note : T.handed_to, { place });
   }
 
   // A modal dialog: Escape closes it, Tab stays inside, and the console's single-key
@@ -913,7 +1099,9 @@
         setConnection(event.live === false ? "offline" : "online");
         break;
       case "message":
-        if (event.direction !== "note") state.snippets[event.conversation_id] = event.snippet;
+        if (event.direction !== "note") {
+          state.snippets[event.conversation_id] = { msg_type: event.msg_type || "text", snippet: event.snippet, at: event.at };
+        }
         soon("list", refreshLists);
         if (touches(event)) soon("thread", loadConversation, 60);
         break;
@@ -1027,6 +1215,7 @@
     $("c-resolve").addEventListener("click", resolve);
     $("c-snooze").addEventListener("change", snooze);
     $("c-reply").addEventListener("submit", sendReply);
+    $("c-text").addEventListener("input", renderReplyBox);
     $("c-note").addEventListener("change", renderReplyBox);
     $("c-sign").addEventListener("change", (e) => {
       state.sign = e.target.checked;

@@ -96,3 +96,23 @@ def consent(consent_url: str, *, appid: str, func_ids: list[int]) -> str:
     )
     assert answer.status_code == 302, answer.text
     return answer.headers["Location"]
+
+
+def connect_by_authorization(sb: SandboxServer, scope: Any) -> tuple[PlatformApp, Any]:
+    """A new sandbox account authorized to the platform through the portal's own flow (a
+    ticket pushed, consent, the code exchanged) for the brand of ``scope``: answers the
+    platform and the connected account."""
+    from accounts.platform import authorization_complete, authorization_start, platform_store_ticket
+
+    platform = make_platform(sb)
+    platform_store_ticket(platform=platform, ticket=push_ticket(sb, platform)["ticket"])
+    appid = sb.control("POST", "/accounts", {})["appid"]
+    pending, _url = authorization_start(
+        scope=scope, platform=platform, redirect_uri="http://testserver/back",
+        by=scope.membership.user,
+    )
+    auth_code = sb.control(
+        "POST", f"/components/{platform.component_appid}/authorize",
+        {"pre_auth_code": pending.pre_auth_code, "appid": appid, "func_ids": [1, 2]},
+    )["auth_code"]
+    return platform, authorization_complete(auth_code=auth_code, pending=pending)

@@ -91,7 +91,9 @@ def test_a_wrong_secret_fails_the_test_with_an_explanation(client, wired):
     account.refresh_from_db()
     assert account.health == "error"
     detail = client.get(f"/official-accounts/{account.pk}/").content.decode()
-    assert "errcode" in detail and "Fix:" in detail
+    # The code's explanation and its fix, the code itself in small print for support.
+    assert "The AppSecret is not valid." in detail and "Fix:" in detail
+    assert "WeChat code 40125" in detail and "None" not in detail
 
 
 def test_a_token_that_differs_from_wechats_fails_the_round_trip(client, wired):

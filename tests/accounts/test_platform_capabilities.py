@@ -15,17 +15,20 @@ def _by_feature(account) -> dict:
     return {c.feature: c for c in account_capabilities(account)}
 
 
-def test_a_direct_connection_enables_everything(two_brands):
-    caps = account_capabilities(two_brands["a1"])
+def test_a_verified_service_account_connected_directly_enables_everything(two_brands):
+    account = make_account(brand=two_brands["brand_a"], kind="service", verified=True)
+    caps = account_capabilities(account)
     assert len(caps) == len(FEATURES) and all(c.enabled and not c.reason for c in caps)
 
 
 def test_a_platform_connection_enables_only_the_granted_bundles(two_brands):
-    account = make_account(brand=two_brands["brand_a"], connection="platform")
+    account = make_account(brand=two_brands["brand_a"], connection="platform", verified=True)
     account.granted_bundles = [1, 2, 3]
     caps = _by_feature(account)
     on = {key for key, cap in caps.items() if cap.enabled}
-    assert on == {"messages", "followers", "qrcodes", "customer_service", "analytics_users"}
+    assert on == {
+        "messages", "followers", "qrcodes", "customer_service", "analytics_users", "media",
+    }
     broadcasts = caps["broadcasts"]
     assert broadcasts.reason == (
         "The account did not grant 'Broadcast & notification' (bundle 7) to the portal; "
@@ -37,7 +40,7 @@ def test_a_platform_connection_enables_only_the_granted_bundles(two_brands):
 
 
 def test_a_feature_needing_two_missing_bundles_names_both(two_brands):
-    account = make_account(brand=two_brands["brand_a"], connection="platform")
+    account = make_account(brand=two_brands["brand_a"], connection="platform", verified=True)
     account.granted_bundles = [2]
     reason = _by_feature(account)["kf_accounts"].reason
     assert "'Message management' (1)" in reason and "'Multi-customer-service' (6)" in reason

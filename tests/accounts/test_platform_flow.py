@@ -75,7 +75,7 @@ def test_a_brand_admin_connects_an_account_through_the_consent_page(
 ):
     admin = two_brands["admin_a"].user
     oa = portal_sandbox.control(
-        "POST", "/accounts", {"name": "Harbour Hotel", "kind": "service", "verified": False}
+        "POST", "/accounts", {"name": "Harbour Hotel", "kind": "service", "verified": True}
     )
     follower = portal_sandbox.control(
         "POST", f"/accounts/{oa['appid']}/followers", {"push": False}
@@ -98,7 +98,7 @@ def test_a_brand_admin_connects_an_account_through_the_consent_page(
     account = OfficialAccount.objects.get(appid=oa["appid"])
     assert account.brand == two_brands["brand_a"]
     assert (account.name, account.original_id) == ("Harbour Hotel", oa["original_id"])
-    assert (account.kind, account.verified) == ("service", False)
+    assert (account.kind, account.verified) == ("service", True)
     assert account.connection == "platform" and account.granted_bundles == [1, 2, 3]
     grant = portal_sandbox.control("GET", f"/components/{platform.component_appid}")
     refresh = grant["authorizations"][oa["appid"]]["refresh_token"]
@@ -130,7 +130,10 @@ def test_a_brand_admin_connects_an_account_through_the_consent_page(
     with pytest.raises(ApiUnauthorized):
         wechat.menu_get()
     off = {c.feature for c in account_capabilities(account) if not c.enabled}
-    assert off == {"kf_accounts", "broadcasts", "menus", "analytics_articles"}
+    assert off == {
+        "kf_accounts", "broadcasts", "broadcasts_openid", "templates", "menus",
+        "menus_conditional", "analytics_articles",
+    }
 
 
 def test_the_token_is_renewed_through_the_stored_refresh_token(

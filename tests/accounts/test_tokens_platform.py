@@ -9,10 +9,9 @@ import pytest
 from django.core import mail
 
 from accounts.models import OfficialAccount, PlatformApp
-from accounts.platform import authorization_complete, authorization_start, platform_store_ticket
 from accounts.tasks import tokens_refresh_due_task
 from accounts.wechat_clients import client_for, component_client
-from tests.accounts.platform_support import make_platform, push_ticket
+from tests.accounts.platform_support import connect_by_authorization
 from tests.accounts.token_support import counter, travel
 from tests.factories import make_brand, make_member, owner_scope
 from wechat.errors import RefreshTokenInvalid
@@ -31,20 +30,8 @@ def _authorize(sb: SandboxServer, platform: PlatformApp, appid: str) -> str:
 @pytest.fixture
 def connected(db: None, portal_sandbox: SandboxServer) -> dict[str, Any]:
     sb = portal_sandbox
-    platform = make_platform(sb)
-    platform_store_ticket(platform=platform, ticket=push_ticket(sb, platform)["ticket"])
     brand = make_brand()
-    scope = owner_scope(brand)
-    appid = sb.control("POST", "/accounts", {})["appid"]
-    pending, _url = authorization_start(
-        scope=scope, platform=platform, redirect_uri="http://testserver/back",
-        by=scope.membership.user,
-    )
-    auth_code = sb.control(
-        "POST", f"/components/{platform.component_appid}/authorize",
-        {"pre_auth_code": pending.pre_auth_code, "appid": appid, "func_ids": [1, 2]},
-    )["auth_code"]
-    account = authorization_complete(auth_code=auth_code, pending=pending)
+    platform, account = connect_by_authorization(sb, owner_scope(brand))
     return {"sb": sb, "platform": platform, "brand": brand, "account": account}
 
 

@@ -169,7 +169,7 @@ def test_an_agent_sees_a_message_live_and_replies_with_a_prepared_response(
     page.wait_for_function(
         "document.getElementById('c-subtitle').textContent.includes('Lily')"
     )
-    assert "Lily · Lumen Shanghai Bund" in page.get_by_test_id("send-as").inner_text()
+    assert page.get_by_test_id("sign-preview").inner_text() == "— Lily · Lumen Shanghai Bund"
 
     page.get_by_test_id("prepared-search").fill("breakfast")
     page.get_by_test_id("prepared-item").first.click()
@@ -237,8 +237,9 @@ def test_a_closed_window_disables_send_with_the_reason_and_keys_work(asgi_live_s
     assert page.get_by_test_id("send").is_disabled()
     assert "48-hour" in page.get_by_test_id("send-refusal").inner_text()
     assert "48-hour" in page.get_by_test_id("window").inner_text()
-    # A private note is still allowed.
+    # A private note is still allowed (once it has a text: a blank one is not).
     page.get_by_test_id("note-toggle").check()
+    page.get_by_test_id("reply-text").fill("Called the guest back.")
     assert page.get_by_test_id("send").is_enabled()
 
     page.keyboard.press("Escape")

@@ -1,10 +1,11 @@
 """Signed replies and transfers from the console, in real headless Chromium, through the
 WeChat sandbox.
 
-The agent ticks "Sign as Lily · Lumen Shanghai Bund" with the keyboard and replies; the
-sandbox follower's inbox has the reply with the signature, and the choice survives a
-reload. Then, with the keyboard only, the agent opens the transfer dialog, hands the
-conversation to Chengdu Taikoo Li's desk team with a note, and it leaves their list.
+The agent ticks "Sign this reply", whose label shows the line the reply will end with
+("— Lily · Lumen Shanghai Bund"), with the keyboard and replies; the sandbox follower's
+inbox has the reply with that line, and the choice survives a reload. Then, with the
+keyboard only, the agent opens the transfer dialog, hands the conversation to Chengdu
+Taikoo Li's desk team with a note, and it leaves their list with a confirmation.
 """
 
 import pytest
@@ -47,9 +48,12 @@ def test_an_agent_signs_a_reply_then_transfers_with_the_keyboard(
     item.wait_for()
     page.keyboard.press("j")
 
-    # The identity shown is the server's (reply_identity), the one the reply will end with.
+    # One control; the line shown is the server's (reply_identity), the one the reply will
+    # end with, and nothing says it is sent from anywhere but the Official Account.
     sign = page.get_by_test_id("sign-toggle")
-    expect(page.get_by_test_id("sign-label")).to_have_text("Sign as Lily · Lumen Shanghai Bund")
+    expect(page.get_by_test_id("sign-label")).to_have_text("Sign this reply")
+    expect(page.get_by_test_id("sign-preview")).to_have_text("— Lily · Lumen Shanghai Bund")
+    expect(page.get_by_test_id("reply-box")).not_to_contain_text("Send as")
     expect(sign).not_to_be_checked()
     sign.focus()
     page.keyboard.press("Space")
@@ -72,7 +76,7 @@ def test_an_agent_signs_a_reply_then_transfers_with_the_keyboard(
     page.get_by_test_id("box-all").click()
     item.wait_for()
     page.keyboard.press("j")
-    expect(page.get_by_test_id("sign-label")).to_have_text("Sign as Lily · Lumen Shanghai Bund")
+    expect(page.get_by_test_id("sign-preview")).to_have_text("— Lily · Lumen Shanghai Bund")
     expect(sign).to_be_checked()
 
     # "t" opens the dialog on the account choice; Escape closes it without a change.
@@ -123,7 +127,9 @@ def test_an_agent_signs_a_reply_then_transfers_with_the_keyboard(
     expect(item).to_have_count(0)
     expect(page.locator("#c-title")).to_have_text("No conversation open")
     expect(page.get_by_test_id("transfer")).to_be_disabled()
-    expect(page.get_by_test_id("toast")).to_have_text("")
+    # Where it went, and that the note went with it.
+    expect(page.get_by_test_id("toast")).to_have_text(
+        "Handed to Chengdu Taikoo Li · Taikoo Li desk, with your note")
     # Focus lands on the next useful control, not on the now disabled Transfer button.
     expect(page.get_by_test_id("claim-next")).to_be_focused()
     expect(page.locator("[data-testid=box-all] .c-count")).to_have_text("0")

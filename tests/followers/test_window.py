@@ -1,4 +1,4 @@
-"""The reply window (wechat-protocol.md §4): 5 sends / 48 h after a message, 3 / 1 minute
+"""The reply window (docs/wechat.md §4): 5 sends / 48 h after a message, 3 / 1 minute
 after a follow, scan or click, none after VIEW; two open windows allow the larger quota,
 not the sum (the rule of wechat.windows, shared with the sandbox)."""
 

@@ -64,7 +64,8 @@ def test_boxes_and_filters(client, inbox: dict) -> None:
 def test_counts_per_box(client, inbox: dict) -> None:
     client.force_login(inbox["manager_a"].user)  # a1 and team A
     counts = client.get(API + "counts/").json()
-    assert counts == {"mine": 1, "unassigned": 1, "all": 2, f"team:{inbox['team_a'].pk}": 1}
+    assert counts == {"mine": 1, "unassigned": 1, "all": 2, "snoozed": 0,
+                      f"team:{inbox['team_a'].pk}": 1}
 
 
 def test_an_agent_sees_their_accounts_and_their_teams_only(client, inbox: dict) -> None:

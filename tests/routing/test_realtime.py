@@ -160,7 +160,8 @@ async def test_a_follower_message_reaches_exactly_the_screens_that_may_see_it():
         assert by_type["message"] == {
             "type": "message", "conversation_id": conversation.pk,
             "message_id": by_type["message"]["message_id"], "account_id": w["bund"].pk,
-            "direction": "in", "status": "received", "snippet": "Is breakfast included?",
+            "direction": "in", "status": "received", "msg_type": "text",
+            "snippet": "Is breakfast included?",
             "at": by_type["message"]["at"],
         }
         assert by_type["conversation"]["reason"] == "opened"

@@ -1,4 +1,4 @@
-"""Parsing inbound pushes into the types of ``typed`` (wechat-protocol.md §2).
+"""Parsing inbound pushes into the types of ``typed`` (docs/wechat.md §2).
 
 ``parse_message`` never fails on an unknown ``MsgType`` or ``Event``: those become
 ``UnknownMessage``/``UnknownEvent`` with every field still in ``raw``. It fails, with

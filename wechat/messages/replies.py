@@ -1,4 +1,4 @@
-"""Passive replies: the body of our HTTP answer to a push (wechat-protocol.md §2.3, §1.5).
+"""Passive replies: the body of our HTTP answer to a push (docs/wechat.md §2.3, §1.5).
 
 A reply is addressed back to the sender: ``to_user`` is the follower's openid and
 ``from_user`` the account's ``gh_`` id. ``answering`` swaps them from an inbound

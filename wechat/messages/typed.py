@@ -1,4 +1,4 @@
-"""The typed, immutable inbound messages and events (wechat-protocol.md §2.1, §2.2, §5.6).
+"""The typed, immutable inbound messages and events (docs/wechat.md §2.1, §2.2, §5.6).
 
 All are frozen, slotted dataclasses; equality ignores ``raw`` so the same push read
 from XML and from JSON compares equal.

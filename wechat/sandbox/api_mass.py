@@ -113,16 +113,10 @@ def _submit(ctx: Ctx, body: dict, *, audience: list[str], is_to_all: bool,
     return answer
 
 
-def _require_mass(account: Account) -> None:
-    if not account.verified:
-        raise ApiError(48001)
-
-
 @api("/cgi-bin/message/mass/sendall", bundle=7)
 def mass_sendall(ctx: Ctx) -> dict:
     body = ctx.body()
     account, state = ctx.account, ctx.state
-    _require_mass(account)
     msgtype = body.get("msgtype")
     if msgtype not in SENDALL_TYPES:
         raise ApiError(40008)
@@ -151,10 +145,6 @@ def mass_sendall(ctx: Ctx) -> dict:
 def mass_send(ctx: Ctx) -> dict:
     body = ctx.body()
     account, state = ctx.account, ctx.state
-    _require_mass(account)
-    if account.kind == "subscription":
-        # Sending to an openid list is for verified service accounts only.
-        raise ApiError(48001)
     msgtype = body.get("msgtype")
     if msgtype not in SEND_TYPES:
         raise ApiError(40008)

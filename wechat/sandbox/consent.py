@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -37,17 +39,47 @@ PRECHECKED = frozenset({1, 2, 3, 6, 7, 15})
 Page = Callable[[Any, Request], Response]
 
 
+# The portal's own stylesheet, inlined so the page looks like the rest of the product while
+# the sandbox stays free of the portal's settings and URLs. Missing (the package used on
+# its own), the page is plain but works the same.
+PORTAL_STYLESHEET = Path(__file__).resolve().parents[2] / "static" / "css" / "portal.css"
+STAND_IN = (
+    "This page stands in for WeChat's authorization page: the sandbox shows it instead of "
+    "mp.weixin.qq.com. On the real platform the account's administrator confirms with the "
+    "WeChat app and sees WeChat's own page."
+)
+STAND_IN_ZH = "本页是沙盒模拟的微信授权页面；真实环境中，公众号管理员在微信的授权页面上确认授权。"
+
+
+@cache
+def _stylesheet() -> str:
+    try:
+        return PORTAL_STYLESHEET.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
 def _html(status: int, title: str, body: str) -> Response:
+    # Escaped so that no "</" in the stylesheet could end the style element early.
+    css = _stylesheet().replace("</", "<\\/")
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title></head><body>"
-        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)} · WeChat sandbox</title><style>{css}</style></head><body>"
+        '<header class="topbar"><span class="logo">WeChat sandbox</span>'
+        '<span class="topright muted">Authorization page stand-in</span></header>'
+        '<main class="page">'
+        '<div class="standin" role="note" data-testid="stand-in">'
+        f'<p>{html.escape(STAND_IN, quote=False)}</p>'
+        f'<p lang="zh-Hans">{html.escape(STAND_IN_ZH)}</p></div>'
+        f"<h1>{html.escape(title)}</h1>{body}</main></body></html>"
     )
     return Response(status, page.encode("utf-8"), "text/html; charset=utf-8")
 
 
 def _error(status: int, message: str) -> Response:
-    return _html(status, "Authorization failed", f'<p role="alert">{html.escape(message)}</p>')
+    return _html(status, "Authorization failed",
+                 f'<p class="notice" role="alert">{html.escape(message)}</p>')
 
 
 def _check_request(sb: Any, component_appid: str, pre_auth_code: str, redirect_uri: str) -> str:
@@ -94,10 +126,10 @@ def _form(sb: Any, query: dict[str, str]) -> Response:
     body = (
         f"<p>Platform <code>{html.escape(query['component_appid'])}</code> asks to manage an "
         "official account.</p>"
-        f'<form method="post" action="{CONSENT_PATH}">{hidden}'
-        f"<fieldset><legend>Account</legend><ul>{''.join(rows)}</ul></fieldset>"
-        f"<fieldset><legend>Permissions</legend><ul>{bundles}</ul></fieldset>"
-        '<button type="submit">Authorize</button></form>'
+        f'<form method="post" action="{CONSENT_PATH}" class="form">{hidden}'
+        f'<fieldset class="field"><legend>Account</legend><ul>{"".join(rows)}</ul></fieldset>'
+        f'<fieldset class="field"><legend>Permissions</legend><ul>{bundles}</ul></fieldset>'
+        '<button type="submit" class="button">Authorize</button></form>'
     )
     return _html(200, "Authorize a third-party platform", body)
 

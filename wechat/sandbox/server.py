@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from wechat.permissions import path_allowed
+
 from . import faults, quota
 from .api_media import VIDEO_CDN_PATH, video_file
 from .api_token import expire_token, validate_token
@@ -222,6 +224,11 @@ class SandboxServer:
             if token.kind == "authorizer" and route.bundle is not None:
                 _check_bundle(ctx, route.bundle)
             account = ctx.state.accounts.get(token.appid)
+            # The account's type must have the interface at all (wechat/permissions.py),
+            # whichever token calls it: a bundle grants nothing the type lacks.
+            if account is not None and not path_allowed(
+                    route.path, kind=account.kind, verified=account.verified):
+                raise ApiError(48001)
             if account is not None and route.path in account.banned_apis:
                 raise ApiError(48004)
             if quota.exhausted(ctx.state, token.appid, route.path, ctx.now):
