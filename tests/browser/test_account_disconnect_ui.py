@@ -21,6 +21,10 @@ def test_disconnecting_an_account_asks_first_then_disconnects(live_server, page,
 
     button = page.get_by_test_id("disconnect-account")
     assert "danger" in button.get_attribute("class")
+    # Readable: its label is not drawn in the colour of its background.
+    colours = button.evaluate(
+        "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+    assert button.inner_text() == "Disconnect" and colours[0] != colours[1], colours
     button.click()
     page.get_by_test_id("consequences").wait_for()
     assert page.locator("h1").inner_text() == "Disconnect Beijing Sanlitun?"
