@@ -403,3 +403,74 @@ class PendingAuthorization(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand} · {self.pre_auth_code[:12]}…"
+
+
+class BusinessHours(models.Model):
+    """The weekly opening hours of one official account or one team.
+
+    ``week`` holds seven lists (Monday first) of [opens, closes] in minutes since
+    midnight, closes after opens and at most 1440 (24:00): an evening that runs past
+    midnight is two intervals, one on each day. Reading them is accounts/business_hours.py.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="business_hours")
+    account = models.OneToOneField(
+        OfficialAccount, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="business_hours", verbose_name=_("official account"),
+    )
+    team = models.OneToOneField(
+        Team, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="business_hours", verbose_name=_("team"),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone],
+        help_text=_("Empty: the account's time zone, or the brand's for a team."),
+    )
+    week = models.JSONField(_("weekly hours"), default=list, blank=True)
+    observe_cn_holidays = models.BooleanField(
+        _("mainland China public holidays"), default=True,
+        help_text=_("Closed on public holidays; open on their make-up working days with "
+                    "Monday's hours."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("business hours")
+        verbose_name_plural = _("business hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(account__isnull=False, team__isnull=True)
+                           | models.Q(account__isnull=True, team__isnull=False)),
+                name="business_hours_account_xor_team",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.account or self.team)
+
+
+class BrandClosure(models.Model):
+    """Days a brand is closed on its own account (a refit, a company day): every account,
+    or only the ones listed. Teams follow the closures that cover every account."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="closures")
+    name = models.CharField(_("name"), max_length=120)
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    accounts = models.ManyToManyField(
+        OfficialAccount, blank=True, related_name="closures", verbose_name=_("accounts"),
+        help_text=_("None means every account of the brand."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("closure")
+        verbose_name_plural = _("closures")
+        ordering = ["starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")),
+                                   name="closure_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

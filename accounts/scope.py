@@ -24,6 +24,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "members.manage": frozenset({Role.OWNER, Role.ADMIN}),
     "teams.manage": frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER}),
     "api_keys.manage": frozenset({Role.OWNER, Role.ADMIN}),
+    "business_hours.manage": frozenset({Role.OWNER, Role.ADMIN}),
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import my_settings, views
+from accounts import business_hours_views, my_settings, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,14 @@ urlpatterns = [
     path("teams/", views.teams, name="teams"),
     path("teams/<int:pk>/edit/", views.team_edit, name="team_edit"),
     path("teams/<int:pk>/delete/", views.team_delete, name="team_delete"),
+    path("business-hours/", business_hours_views.business_hours_page, name="business_hours"),
+    path("business-hours/accounts/<int:pk>/", business_hours_views.account_hours,
+         name="account_hours"),
+    path("business-hours/teams/<int:pk>/", business_hours_views.team_hours, name="team_hours"),
+    path("business-hours/<int:pk>/remove/", business_hours_views.hours_remove,
+         name="hours_remove"),
+    path("business-hours/closures/<int:pk>/remove/", business_hours_views.closure_remove,
+         name="closure_remove"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("settings/", views.brand_settings, name="brand_settings"),

@@ -4,8 +4,9 @@ Account-specific rows win over brand-wide ones; a row in the follower's language
 over one without a language. Keywords match case-insensitively, an exact match before a
 contained one (the longest keyword first).
 
-Business hours are not modelled yet (routing will own them): until then an account is
-"off hours" outside a placeholder schedule of 09:00-21:00, every day, in its time zone.
+An account is "off hours" when its business hours (accounts/business_hours.py: weekly
+hours, mainland China holidays, brand closures) say it is closed. An account without
+business hours keeps the placeholder schedule of 09:00-21:00, every day, in its time zone.
 """
 
 from __future__ import annotations
@@ -15,20 +16,44 @@ from datetime import datetime
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from accounts.models import OfficialAccount
+from accounts import business_hours
+from accounts.models import BrandClosure, BusinessHours, OfficialAccount
 from messaging.models import AutoReply
 
 CACHE_SECONDS = 5.0
 _cache: dict[int, tuple[float, list[AutoReply]]] = {}
+_hours_cache: dict[int, tuple[float, BusinessHours | None]] = {}
 
 PLACEHOLDER_OPENS = clock_time(9, 0)
 PLACEHOLDER_CLOSES = clock_time(21, 0)
 
 
+def _schedule(account: OfficialAccount) -> BusinessHours | None:
+    # Asked on every message that could get the off-hours reply: kept like the rows above,
+    # the schedule with its closures (read once per cached schedule).
+    now = time.monotonic()
+    hit = _hours_cache.get(account.pk)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    schedule = business_hours.schedule_for(account=account)
+    _hours_cache[account.pk] = (now + CACHE_SECONDS, schedule)
+    return schedule
+
+
+@receiver([post_save, post_delete], sender=BusinessHours)
+@receiver([post_save, post_delete], sender=BrandClosure)
+@receiver(m2m_changed, sender=BrandClosure.accounts.through)
+def _forget_cached_hours(**_kwargs: object) -> None:
+    _hours_cache.clear()
+
+
 def is_off_hours(*, account: OfficialAccount, at: datetime) -> bool:
+    schedule = _schedule(account)
+    if schedule is not None:
+        return not business_hours.is_open(schedule, at)
     try:
         zone = ZoneInfo(account.timezone or "Asia/Shanghai")
     except (ZoneInfoNotFoundError, ValueError):

@@ -32,6 +32,7 @@ def _fresh_callback_caches():
 
     callback._accounts.clear()
     auto_replies._cache.clear()
+    auto_replies._hours_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,12 @@ without a row here.
 """
 
 import re
+from datetime import date
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts.models import BrandClosure, BusinessHours
 from accounts.services import api_key_create
 from messaging.models import Message, PreparedResponse
 
@@ -28,6 +30,10 @@ HTML_ROUTES = [
     ("/teams/{team}/delete/", ["get", "post"]),
     ("/api-keys/{api_key}/revoke/", ["get", "post"]),
     ("/console/conversations/{conversation}/profile/", ["get"]),
+    ("/business-hours/accounts/{account}/", ["get", "post"]),
+    ("/business-hours/teams/{team}/", ["get", "post"]),
+    ("/business-hours/{hours}/remove/", ["post"]),
+    ("/business-hours/closures/{closure}/remove/", ["post"]),
 ]
 API_ROUTES = [
     ("/api/v1/accounts/{account}/", ["get", "patch", "put"]),
@@ -64,7 +70,13 @@ def _ids(data: dict, brand: str) -> dict:
         brand=data[f"brand_{brand}"], conversation=conversation,
         account=conversation.channel_account, direction="in", content="sweep",
     )
+    hours = BusinessHours.objects.create(brand=data[f"brand_{brand}"], account=data[other],
+                                         week=[[(540, 1080)]] * 7)
+    closure = BrandClosure.objects.create(brand=data[f"brand_{brand}"], name="sweep refit",
+                                          starts_on=date(2026, 1, 1), ends_on=date(2026, 1, 2))
     return {
+        "hours": hours.pk,
+        "closure": closure.pk,
         "account": data[other].pk,
         "member": member.pk,
         "team": data[f"team_{brand}"].pk,
@@ -126,9 +138,11 @@ def test_lists_never_show_brand_b(client, two_brands):
         body = client.get(path, **auth).content.decode()
         assert foreign_name not in body, path
     client.force_login(two_brands["admin_a"].user)
-    for path in ["/", "/members/", "/teams/", "/api-keys/"]:
+    _ids(two_brands, "b")
+    for path in ["/", "/members/", "/teams/", "/api-keys/", "/business-hours/"]:
         body = client.get(path).content.decode()
         assert "B flagship" not in body and "B team" not in body, path
+        assert "sweep refit" not in body, path
     # The transfer targets an agent may list: the whole brand's, never another brand's.
     client.force_login(two_brands["agent_a"].user)
     targets = client.get("/api/v1/conversations/transfer-targets/").json()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
@@ -73,3 +74,17 @@ def parse(html: str) -> Node:
     builder.feed(html)
     builder.close()
     return builder.root
+
+
+def page_of(response: Any) -> Node:
+    """A 200 page, parsed (anything else fails with the start of what was answered)."""
+    assert response.status_code == 200, response.content.decode()[:1500]
+    return parse(response.content.decode())
+
+
+def error_beside(page: Node, name: str) -> str:
+    """The text of field ``name``'s error, which must sit inside that field's wrapper."""
+    [wrapper] = page.find_all("div", class_="field", **{"data-field": name})
+    [error] = page.find_all(id=f"id_{name}_error")
+    assert error in list(wrapper.walk()), f"the {name} error is not inside its field"
+    return error.text()

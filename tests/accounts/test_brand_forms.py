@@ -13,7 +13,7 @@ from django.test import Client, RequestFactory
 from accounts.admin import OfficialAccountAdmin
 from accounts.models import ApiKey, Invitation, Membership, OfficialAccount, Team
 from accounts.services import api_key_create
-from tests.accounts.html_support import Node, parse
+from tests.accounts.html_support import error_beside, page_of
 from tests.factories import (
     PASSWORD,
     make_account,
@@ -38,18 +38,6 @@ def _signed_in(client: Client, role: str = "owner", *, brand=None, language: str
     return brand
 
 
-def _page(response) -> Node:  # noqa: ANN001
-    assert response.status_code == 200, response.content.decode()[:1500]
-    return parse(response.content.decode())
-
-
-def _error_beside(page: Node, name: str) -> str:
-    [wrapper] = page.find_all("div", class_="field", **{"data-field": name})
-    [error] = page.find_all(id=f"id_{name}_error")
-    assert error in list(wrapper.walk()), f"the {name} error is not inside its field"
-    return error.text()
-
-
 # --- 1. every error beside its field, on every form --------------------------------------
 
 
@@ -57,8 +45,8 @@ def test_team_form_shows_a_taken_name_beside_the_name(client):
     brand = _signed_in(client)
     make_team(brand=brand, name="Concierge")
     before = Team.objects.count()
-    page = _page(client.post("/teams/", {"name": "Concierge"}))
-    assert _error_beside(page, "name") == "A team with this name exists."
+    page = page_of(client.post("/teams/", {"name": "Concierge"}))
+    assert error_beside(page, "name") == "A team with this name exists."
     assert not page.find_all(class_="errors")
     assert Team.objects.count() == before
 
@@ -68,27 +56,27 @@ def test_a_managers_team_without_accounts_is_told_so_beside_accounts(client):
     account = make_account(brand=brand)
     manager = make_member(brand=brand, role="manager", accounts=[account]).user
     client.force_login(manager)
-    page = _page(client.post("/teams/", {"name": "Night desk"}))
-    assert _error_beside(page, "accounts") == "Choose the accounts this team answers for."
+    page = page_of(client.post("/teams/", {"name": "Night desk"}))
+    assert error_beside(page, "accounts") == "Choose the accounts this team answers for."
     assert not Team.objects.filter(name="Night desk").exists()
 
 
 def test_invitation_form_shows_member_and_role_errors_beside_their_fields(client):
     brand = _signed_in(client, "admin")
     member = make_member(brand=brand, role="agent").user
-    page = _page(client.post("/members/", {"email": member.email, "role": "agent"}))
-    assert _error_beside(page, "email") == "This person is already a member of the brand."
+    page = page_of(client.post("/members/", {"email": member.email, "role": "agent"}))
+    assert error_beside(page, "email") == "This person is already a member of the brand."
     # An admin choosing "owner" is answered beside the role, not with a 403 page.
-    page = _page(client.post("/members/", {"email": "new@example.com", "role": "owner"}))
-    assert _error_beside(page, "role") == "Only an owner can make someone an owner."
+    page = page_of(client.post("/members/", {"email": "new@example.com", "role": "owner"}))
+    assert error_beside(page, "role") == "Only an owner can make someone an owner."
     assert not Invitation.objects.filter(brand=brand).exists()
 
 
 def test_member_form_answers_an_admin_choosing_owner_beside_the_role(client):
     brand = _signed_in(client, "admin")
     agent = make_member(brand=brand, role="agent")
-    page = _page(client.post(f"/members/{agent.pk}/edit/", {"role": "owner", "capacity": "5"}))
-    assert _error_beside(page, "role") == "Only an owner can make someone an owner."
+    page = page_of(client.post(f"/members/{agent.pk}/edit/", {"role": "owner", "capacity": "5"}))
+    assert error_beside(page, "role") == "Only an owner can make someone an owner."
     agent.refresh_from_db()
     assert agent.role == "agent"
 
@@ -96,16 +84,16 @@ def test_member_form_answers_an_admin_choosing_owner_beside_the_role(client):
 def test_member_form_reports_the_role_and_the_capacity_at_once(client):
     brand = _signed_in(client, "admin")
     agent = make_member(brand=brand, role="agent")
-    page = _page(client.post(f"/members/{agent.pk}/edit/", {"role": "owner", "capacity": ""}))
-    assert _error_beside(page, "role") == "Only an owner can make someone an owner."
-    assert _error_beside(page, "capacity") == "This field is required."
+    page = page_of(client.post(f"/members/{agent.pk}/edit/", {"role": "owner", "capacity": ""}))
+    assert error_beside(page, "role") == "Only an owner can make someone an owner."
+    assert error_beside(page, "capacity") == "This field is required."
 
 
 def test_invitation_form_reports_the_address_and_the_role_at_once(client):
     brand = _signed_in(client, "admin")
-    page = _page(client.post("/members/", {"email": "not-an-address", "role": "owner"}))
-    assert _error_beside(page, "email") == "Enter a valid email address."
-    assert _error_beside(page, "role") == "Only an owner can make someone an owner."
+    page = page_of(client.post("/members/", {"email": "not-an-address", "role": "owner"}))
+    assert error_beside(page, "email") == "Enter a valid email address."
+    assert error_beside(page, "role") == "Only an owner can make someone an owner."
     assert not Invitation.objects.filter(brand=brand).exists()
 
 
@@ -114,9 +102,9 @@ def test_team_form_reports_a_taken_name_and_missing_accounts_at_once(client):
     account = make_account(brand=brand)
     make_team(brand=brand, name="Concierge", accounts=[account])
     client.force_login(make_member(brand=brand, role="manager", accounts=[account]).user)
-    page = _page(client.post("/teams/", {"name": "Concierge"}))
-    assert _error_beside(page, "name") == "A team with this name exists."
-    assert _error_beside(page, "accounts") == "Choose the accounts this team answers for."
+    page = page_of(client.post("/teams/", {"name": "Concierge"}))
+    assert error_beside(page, "name") == "A team with this name exists."
+    assert error_beside(page, "accounts") == "Choose the accounts this team answers for."
     assert Team.objects.filter(brand=brand).count() == 1
 
 
@@ -124,8 +112,8 @@ def test_editing_a_team_may_keep_its_own_name(client):
     brand = _signed_in(client)
     team = make_team(brand=brand, name="Concierge")
     make_team(brand=brand, name="Bookings")
-    page = _page(client.post(f"/teams/{team.pk}/edit/", {"name": "Bookings"}))
-    assert _error_beside(page, "name") == "A team with this name exists."
+    page = page_of(client.post(f"/teams/{team.pk}/edit/", {"name": "Bookings"}))
+    assert error_beside(page, "name") == "A team with this name exists."
     assert client.post(f"/teams/{team.pk}/edit/", {"name": "Concierge", "languages": ["en"]}
                        ).status_code == 302
     team.refresh_from_db()
@@ -134,10 +122,10 @@ def test_editing_a_team_may_keep_its_own_name(client):
 
 def test_brand_settings_show_a_bad_pattern_beside_it(client):
     brand = _signed_in(client)
-    page = _page(client.post("/settings/", {
+    page = page_of(client.post("/settings/", {
         "account_name_pattern": "Lumen (", "time_zone": "Asia/Shanghai",
     }))
-    assert _error_beside(page, "account_name_pattern") == (
+    assert error_beside(page, "account_name_pattern") == (
         "The naming convention is not a valid pattern."
     )
     brand.refresh_from_db()
@@ -146,8 +134,8 @@ def test_brand_settings_show_a_bad_pattern_beside_it(client):
 
 def test_api_key_form_shows_a_missing_name_beside_it(client):
     _signed_in(client)
-    page = _page(client.post("/api-keys/", {"name": "  "}))
-    assert _error_beside(page, "name") == "This field is required."
+    page = page_of(client.post("/api-keys/", {"name": "  "}))
+    assert error_beside(page, "name") == "This field is required."
     # The browser leaves blank names to the server, which says it beside the field.
     [form] = page.find_all("form", **{"data-testid": "api-key-form"})
     assert "novalidate" in form.attrs
@@ -157,7 +145,7 @@ def test_api_key_form_shows_a_missing_name_beside_it(client):
 @pytest.mark.parametrize("path", ["/members/", "/teams/", "/api-keys/", "/settings/"])
 def test_no_form_lets_the_browser_stop_at_the_first_empty_field(client, path):
     _signed_in(client)
-    page = _page(client.get(path))
+    page = page_of(client.get(path))
     forms = [f for f in page.find_all("form", class_="form")]
     assert forms and all("novalidate" in f.attrs for f in forms)
 
@@ -165,7 +153,7 @@ def test_no_form_lets_the_browser_stop_at_the_first_empty_field(client, path):
 def test_the_member_edit_form_reports_at_once_too(client):
     brand = _signed_in(client)
     agent = make_member(brand=brand, role="agent")
-    page = _page(client.get(f"/members/{agent.pk}/edit/"))
+    page = page_of(client.get(f"/members/{agent.pk}/edit/"))
     [form] = page.find_all("form", class_="form")
     assert "novalidate" in form.attrs
 
@@ -190,7 +178,7 @@ def test_the_new_account_hint_is_translated(client):
 
 
 def _titles(client: Client, path: str) -> tuple[str, str]:
-    page = _page(client.get(path))
+    page = page_of(client.get(path))
     [title] = page.find_all("title")
     [h1] = page.find_all("h1")
     return title.text(), h1.text()
@@ -235,10 +223,10 @@ def test_pages_about_one_thing_name_it(client):
 
 def test_the_console_and_the_sign_in_page_are_titled(client):
     _signed_in(client)
-    console = _page(client.get("/console/"))
+    console = page_of(client.get("/console/"))
     assert console.find_all("title")[0].text() == "Console · Lumen Hotels Group"
     client.logout()
-    login = _page(client.get("/auth/login/"))
+    login = page_of(client.get("/auth/login/"))
     assert login.find_all("title")[0].text() == "Sign In · Brand Portal"
 
 
@@ -254,7 +242,7 @@ def test_removing_a_member_asks_first_and_says_what_happens(client):
     make_conversation(account=account, assignee=lily)
     make_conversation(account=account, assignee=lily, status="resolved")
 
-    page = _page(client.get(f"/members/{lily.pk}/remove/"))
+    page = page_of(client.get(f"/members/{lily.pk}/remove/"))
     [h1] = page.find_all("h1")
     assert h1.text() == "Remove Lily from Lumen Hotels Group?"
     [said] = page.find_all(**{"data-testid": "consequences"})
@@ -277,7 +265,7 @@ def test_deleting_a_team_asks_first_and_says_what_happens(client):
     make_member(brand=brand, role="agent").teams.add(team)
     make_conversation(account=account, team=team)
 
-    page = _page(client.get(f"/teams/{team.pk}/delete/"))
+    page = page_of(client.get(f"/teams/{team.pk}/delete/"))
     assert page.find_all("h1")[0].text() == "Delete the team Concierge?"
     said = page.find_all(**{"data-testid": "consequences"})[0].text()
     assert "Its 1 member stays in the brand and only leaves this team." in said
@@ -291,7 +279,7 @@ def test_deleting_a_team_asks_first_and_says_what_happens(client):
 def test_revoking_a_key_asks_first_and_says_what_happens(client):
     brand = _signed_in(client)
     key, _raw = api_key_create(brand=brand, name="CRM sync")
-    page = _page(client.get(f"/api-keys/{key.pk}/revoke/"))
+    page = page_of(client.get(f"/api-keys/{key.pk}/revoke/"))
     assert page.find_all("h1")[0].text() == "Revoke the key CRM sync?"
     said = page.find_all(**{"data-testid": "consequences"})[0].text()
     assert f"({key.prefix}…) are refused from their next request" in said
@@ -311,7 +299,7 @@ def test_the_lists_link_to_the_confirmation_instead_of_acting(client):
     for path, target in [("/members/", f"/members/{agent.pk}/remove/"),
                          ("/teams/", f"/teams/{team.pk}/delete/"),
                          ("/api-keys/", f"/api-keys/{key.pk}/revoke/")]:
-        page = _page(client.get(path))
+        page = page_of(client.get(path))
         assert page.find_all("a", href=target), path
         assert not page.find_all("form", action=target), path
 
@@ -319,7 +307,7 @@ def test_the_lists_link_to_the_confirmation_instead_of_acting(client):
 def test_the_confirmation_is_translated(client):
     brand = _signed_in(client, language="zh-hans")
     lily = make_member(brand=brand, role="agent", user=make_user(name="Lily"))
-    page = _page(client.get(f"/members/{lily.pk}/remove/"))
+    page = page_of(client.get(f"/members/{lily.pk}/remove/"))
     assert page.find_all("h1")[0].text() == "要将 Lily 从 Lumen Hotels Group 移除吗？"
     assert "其名下没有未结束的会话" in page.find_all(**{"data-testid": "consequences"})[0].text()
 
@@ -408,7 +396,7 @@ def test_the_last_error_shows_no_placeholder_for_a_missing_time(client):
     brand = _signed_in(client)
     account = make_account(brand=brand)
     OfficialAccount.objects.filter(pk=account.pk).update(last_error_code=40013)
-    page = _page(client.get(f"/official-accounts/{account.pk}/"))
+    page = page_of(client.get(f"/official-accounts/{account.pk}/"))
     [last] = page.find_all(**{"data-testid": "last-error"})
     assert "WeChat does not know this AppID." in last.text()
     assert "(WeChat code 40013)" in last.text()
