@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.wechat.sandbox_kit import Kit, errcode
+from wechat.sandbox.clock import beijing_midnight
 
 
 def _stable(kit: Kit, account: dict, force: bool = False) -> dict:
@@ -50,6 +53,10 @@ def test_force_refresh_needs_30_seconds_between_calls(kit: Kit) -> None:
 
 def test_force_refresh_is_limited_to_20_a_day(kit: Kit) -> None:
     account = kit.account()
+    # Mid-morning in Beijing: the 20 calls and their 31 s pauses stay within one day
+    # whenever the test runs (run at 23:55 it would cross midnight and start a new budget).
+    morning = beijing_midnight(dt.date(2026, 3, 2)) + 10 * 3600
+    kit.ctl("POST", "/clock", {"set": morning, "freeze": True})
     for _ in range(20):
         assert "access_token" in _stable(kit, account, force=True)
         kit.advance(31)
