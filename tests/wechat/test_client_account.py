@@ -9,6 +9,7 @@ import requests
 
 from tests.wechat.sandbox_helpers import calls, client_for, control, follow, make_account
 from wechat import errors
+from wechat.sandbox.clock import BEIJING, beijing_midnight
 from wechat.sandbox.server import SandboxServer
 
 
@@ -164,9 +165,12 @@ def test_datacube_reports(sandbox: SandboxServer) -> None:
     wx, _ = client_for(sandbox, account)
     follow(sandbox, appid)
     follow(sandbox, appid, scene="spring_sale")
-    sandbox.clock.advance(24 * 3600)
-    beijing = dt.timezone(dt.timedelta(hours=8))
-    yesterday = dt.datetime.fromtimestamp(sandbox.clock.now(), beijing).date() - dt.timedelta(1)
+    # To 09:00 in Beijing the next day: yesterday's rows are published at 08:00, so a day
+    # later by the clock alone would find none when the test runs after midnight there.
+    today = dt.datetime.fromtimestamp(sandbox.clock.now(), BEIJING).date()
+    sandbox.clock.advance(
+        beijing_midnight(today + dt.timedelta(1)) + 9 * 3600 - sandbox.clock.now())
+    yesterday = today
     week_start = yesterday - dt.timedelta(days=6)
 
     summary = wx.datacube_user_summary(week_start, yesterday)
