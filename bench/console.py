@@ -41,7 +41,6 @@ import json
 import multiprocessing
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -76,7 +75,7 @@ class OwnRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
-        wait_for_port(self.port, self.proc, "redis-server")
+        ingest.wait_for_port(self.port, self.proc, "redis-server")
 
     def restart(self) -> None:
         """Stopped and started again, empty (no persistence), as after a crash."""
@@ -97,20 +96,6 @@ class OwnRedis:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, name: str) -> None:
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited with {proc.returncode}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"{name} did not start")
 
 
 # --- the brand ------------------------------------------------------------------------
@@ -230,7 +215,7 @@ def start_servers(env: dict[str, str], logs: Path, http_port: int, ws_port: int,
     procs.append(run("uvicorn", [str(bin_dir / "uvicorn"), "config.asgi:application",
                                  "--host", HOST, "--port", str(ws_port), "--log-level",
                                  "warning", "--proxy-headers"]))
-    wait_for_port(ws_port, procs[-1], "uvicorn")
+    ingest.wait_for_port(ws_port, procs[-1], "uvicorn")
     procs.append(start_worker(env, logs))
     procs.append(run("beat", [str(bin_dir / "celery"), "-A", "config", "beat", "--loglevel",
                               "WARNING", "-s", str(logs / "beat-schedule")]))

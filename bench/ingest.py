@@ -341,6 +341,21 @@ def cpu_line(used: dict[str, float], requests: int) -> str:
             + f"; total {total:.2f} ms")
 
 
+def wait_for_port(port: int, proc: subprocess.Popen, name: str, deadline: float = 60.0) -> None:
+    """Until ``proc`` accepts connections on ``port``; exits if it dies or never does."""
+    end = time.time() + deadline
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited with {proc.returncode}")
+        try:
+            with socket.create_connection((HOST, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{name} did not start")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))

@@ -149,7 +149,7 @@ def start_nginx(nginx: str, work: Path, conf: Path, port: int) -> subprocess.Pop
     work.chmod(0o755)
     subprocess.run([nginx, "-t", "-q", "-p", str(work), "-c", str(conf)], check=True)
     proc = subprocess.Popen([nginx, "-p", str(work), "-c", str(conf)])
-    wait_for_port(port, proc, "nginx")
+    ingest.wait_for_port(port, proc, "nginx")
     return proc
 
 
@@ -160,24 +160,8 @@ def start_uvicorn(port: int) -> subprocess.Popen:
          HOST, "--port", str(port), "--log-level", "warning", "--proxy-headers"],
         cwd=ROOT, env=env,
     )
-    wait_for_port(port, proc, "uvicorn")
+    ingest.wait_for_port(port, proc, "uvicorn")
     return proc
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, name: str) -> None:
-    import socket
-
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited with {proc.returncode}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"{name} did not start")
 
 
 def websocket_check(port: int) -> str:
