@@ -103,6 +103,16 @@ class CustomerMerged(TypedDict):
     by_membership_id: int | None  # None: the portal linked them by unionid
 
 
+class MemberChanged(TypedDict):
+    """A member's routing-relevant facts changed: presence, capacity, languages, teams."""
+
+    brand_id: int
+    membership_id: int
+    presence: str
+    previous_presence: str
+    change: str  # "presence", "profile" (capacity, languages, teams, accounts)
+
+
 EVENTS: dict[str, type] = {
     "message.created": MessageCreated,
     "message.status": MessageStatus,
@@ -116,6 +126,7 @@ EVENTS: dict[str, type] = {
     "follower.subscribed": FollowerFact,
     "follower.unsubscribed": FollowerFact,
     "customer.merged": CustomerMerged,
+    "member.changed": MemberChanged,
 }
 CONVERSATION_EVENTS = tuple(name for name in EVENTS if name.startswith("conversation."))
 

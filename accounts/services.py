@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import events
 from accounts.errors import Conflict, InvalidInput, NotInScope, RoleRequired
 from accounts.models import (
     ApiKey,
@@ -349,6 +350,7 @@ def membership_update(
         if len(teams) != len(set(team_ids)):
             raise NotInScope()
         membership.teams.set(teams)
+    _announce_member(membership, change="profile")
     return membership
 
 
@@ -376,9 +378,23 @@ def membership_remove(*, scope: Scope, membership: Membership) -> None:
 def membership_set_presence(*, membership: Membership, presence: str) -> Membership:
     if presence not in Membership.Presence.values:
         raise InvalidInput(_("Unknown presence."))
+    previous = membership.presence
     membership.presence = presence
     membership.save(update_fields=["presence"])
+    if previous != presence:
+        _announce_member(membership, change="presence", previous_presence=previous)
     return membership
+
+
+def _announce_member(membership: Membership, *, change: str,
+                     previous_presence: str | None = None) -> None:
+    """Tell routing (above) that a member's presence or profile changed: a queue may drain,
+    or an agent going offline may hand conversations back."""
+    events.announce("member.changed", {
+        "brand_id": membership.brand_id, "membership_id": membership.pk,
+        "presence": membership.presence,
+        "previous_presence": previous_presence or membership.presence, "change": change,
+    })
 
 
 def membership_set_time_zone(*, scope: Scope, time_zone: str) -> Membership:

@@ -220,6 +220,15 @@ CELERY_BEAT_SCHEDULE: dict = {
     # left sending; wake snoozed conversations that are due.
     "message-send-sweep": {"task": "messaging.tasks.message_send_sweep_task", "schedule": 15.0},
     "conversations-wake": {"task": "messaging.tasks.conversations_wake_task", "schedule": 60.0},
+    # Routing's safety net: route conversations a lost task left unrouted, drain queues
+    # that have a free agent.
+    "routing-sweep": {"task": "routing.tasks_assignment.routing_sweep_task", "schedule": 15.0},
+    # Transfers nobody answered in time go back (to the sender or the queue).
+    "transfers-expire": {"task": "routing.tasks_transfers.transfers_expire_task",
+                         "schedule": 15.0},
+    # Response targets (due times, breaches), overflow after waiting and its return,
+    # idle conversations resolved.
+    "routing-targets": {"task": "routing.tasks_targets.targets_sweep_task", "schedule": 30.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

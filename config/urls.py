@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import AccountViewSet, InvitationViewSet, MemberViewSet, TeamViewSet
 from config.env import env_bool
 from messaging.api import ConversationViewSet, PreparedResponseViewSet
+from routing.api_routes import register as register_routing
 
 
 class Router(DefaultRouter):
@@ -25,6 +26,7 @@ router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("teams", TeamViewSet, basename="team")
 router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("prepared-responses", PreparedResponseViewSet, basename="prepared-response")
+register_routing(router)
 
 admin.site.site_header = "Brand Portal operations"
 
@@ -48,6 +50,7 @@ urlpatterns = [
     path("", include("accounts.platform_urls")),
     path("wechat/", include("messaging.urls")),
     path("console/", include("routing.urls")),
+    path("routing/", include("routing.admin_urls")),
     path("", include("accounts.urls")),
 ]
 

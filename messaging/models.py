@@ -88,6 +88,13 @@ class Conversation(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     routed_at = models.DateTimeField(null=True, blank=True)
+    # When the current wait breaks its team's response target (first or next response, in
+    # business hours), written by routing (`routing.targets`); empty: no target applies.
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    # The conversation this one continues on another account (account-to-account
+    # "continue" and "invite to follow"); the two stay linked both ways.
+    linked_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="continued_as")
 
     class Meta:
         verbose_name = _("conversation")
@@ -185,6 +192,31 @@ class Message(models.Model):
         have delivered."""
         return (self.direction == self.Direction.OUTBOUND
                 and self.status == self.Status.FAILED and not self.maybe_delivered)
+
+
+class Mention(models.Model):
+    """A colleague @mentioned in a private note: they may read the conversation (a ground
+    of `messaging.visibility`) until the mention ends (they dismiss it, or the
+    conversation is resolved)."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
+                                     related_name="mentions")
+    note = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    member = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="mentions")
+    by = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True,
+                           related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["member", "conversation"],
+                         condition=models.Q(ended_at__isnull=True), name="mention_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"mention of {self.member_id} in {self.conversation_id}"
 
 
 class PreparedResponse(models.Model):

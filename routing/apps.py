@@ -6,7 +6,8 @@ class RoutingConfig(AppConfig):
     verbose_name = "Routing"
 
     def ready(self) -> None:
-        from routing import realtime
+        from routing import realtime, subscribers
 
-        # Messaging announces after commit; routing (higher up) subscribes here.
+        # Messaging and accounts announce after commit; routing (higher up) subscribes here.
         realtime.subscribe()
+        subscribers.subscribe()

@@ -53,3 +53,8 @@ def console_push_batch_task(self, events: list[list]) -> int:  # noqa: ANN001
                          "next see the layer", PUSH_RETRIES + 1,
                          extra={"count": len(unsent)})
     return sent
+
+
+# Routing's other tasks live in modules of their own; import them so the worker (which
+# discovers `routing.tasks`) registers them.
+from routing import tasks_assignment, tasks_targets, tasks_transfers  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Background work of routing (see the module docstrings it names)."""
