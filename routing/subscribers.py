@@ -7,4 +7,5 @@ from __future__ import annotations
 def subscribe() -> None:
     # -- assignment (routing.assignment / routing.engine) --
     # -- account-to-account paths (routing.account_paths) --
+    # -- targets (routing.targets) --
     return None
