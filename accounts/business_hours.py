@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
@@ -210,6 +210,34 @@ def next_change(schedule: BusinessHours, at: datetime) -> datetime | None:
                 moment = _wall(zone, day, minute)
                 if moment > at and is_open(schedule, moment) != now_open:
                     return moment
+    return None
+
+
+def open_minutes_after(schedule: BusinessHours | None, start: datetime,
+                       minutes: int) -> datetime | None:
+    """The moment ``minutes`` of open time have passed since ``start``: a response target
+    counted in business hours. Closed time (evenings, weekends, holidays, closures) does
+    not count; a make-up working day does. Without a schedule every minute counts.
+
+    Minutes are real elapsed time: an open interval on a daylight-saving change day is as
+    long as the clock says it lasted, not as its wall-clock ends suggest. None when the
+    schedule has too little open time within the lookahead (a week with no hours).
+    """
+    if schedule is None or minutes <= 0:
+        return start + timedelta(minutes=max(minutes, 0))
+    zone = zone_of(schedule)
+    left = timedelta(minutes=minutes)
+    first_day = start.astimezone(zone).date()
+    for offset in range(LOOKAHEAD_DAYS):
+        day = first_day + timedelta(days=offset)
+        for opens, closes in day_of(schedule, day).intervals:
+            begin = max(_wall(zone, day, opens).astimezone(UTC), start.astimezone(UTC))
+            end = _wall(zone, day, closes).astimezone(UTC)
+            if end <= begin:
+                continue
+            if left <= end - begin:
+                return (begin + left).astimezone(zone)
+            left -= end - begin
     return None
 
 

@@ -72,7 +72,9 @@ class ConversationTransferred(ConversationFact):
 
 
 class ConversationResolved(ConversationFact):
-    cause: str  # "agent" (someone resolved it) or "unsubscribed" (the follower left)
+    # "agent" (someone resolved it), "unsubscribed" (the follower left) or "idle" (no
+    # message for the brand's auto-resolve time: routing.auto_resolve)
+    cause: str
 
 
 class ConversationUpdated(ConversationFact):
@@ -82,7 +84,7 @@ class ConversationUpdated(ConversationFact):
 
 
 class FollowerFact(TypedDict):
-    """A follower followed or unfollowed an account."""
+    """A follower followed or unfollowed an account, or scanned one's QR code."""
 
     brand_id: int
     account_id: int
@@ -113,6 +115,17 @@ class MemberChanged(TypedDict):
     change: str  # "presence", "profile" (capacity, languages, teams, accounts)
 
 
+class MentionCreated(TypedDict):
+    """A member was @mentioned in a private note: they may read the conversation while the
+    mention is open (`messaging.visibility`, ground 5)."""
+
+    brand_id: int
+    conversation_id: int
+    mention_id: int
+    member_id: int  # the mentioned membership
+    by_membership_id: int | None
+
+
 EVENTS: dict[str, type] = {
     "message.created": MessageCreated,
     "message.status": MessageStatus,
@@ -125,8 +138,11 @@ EVENTS: dict[str, type] = {
     "conversation.resolved": ConversationResolved,
     "follower.subscribed": FollowerFact,
     "follower.unsubscribed": FollowerFact,
+    # A follower scanned a parametric QR code of an account they already follow (SCAN).
+    "follower.scanned": FollowerFact,
     "customer.merged": CustomerMerged,
     "member.changed": MemberChanged,
+    "mention.created": MentionCreated,
 }
 CONVERSATION_EVENTS = tuple(name for name in EVENTS if name.startswith("conversation."))
 

@@ -1,5 +1,6 @@
-"""REST: conversations (list, filter, read, assign, claim next, resolve, snooze, transfer
-and its targets), their messages (list, send a reply or a note, retry a failed reply, a
+"""REST: conversations (list, filter, read, resolve, snooze; assign and claim next are
+routing's, under the same prefix: `routing.api_assignment`), their
+messages (list, send a reply or a note, retry a failed reply, a
 message's stored image) and the prepared-response library."""
 
 import mimetypes
@@ -24,12 +25,11 @@ from accounts.api_base import ScopedViewSet
 from accounts.api_filters import FilterSet
 from accounts.api_schema import answers
 from accounts.errors import NotInScope
+from accounts.models import Membership
 from accounts.scope import Scope, access
-from accounts.selectors import member_list
 from messaging import prepared, selectors, services
 from messaging.models import Conversation, Message, PreparedResponse
 from messaging.serializers import (
-    AssignSerializer,
     ConversationDetailSerializer,
     ConversationFiltersSerializer,
     ConversationSerializer,
@@ -39,12 +39,17 @@ from messaging.serializers import (
     PreparedResponseSerializer,
     PreparedResponseUpdateSerializer,
     SnoozeSerializer,
-    TransferSerializer,
-    TransferTargetsSerializer,
 )
 
 # Stored files served as what they are; anything else (voice, video) is a download.
 INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp"})
+
+
+def _mentioned(scope: Scope, ids: list[int]) -> list[Membership]:
+    """The members a note mentions, by membership id: any member of the brand (a colleague
+    outside my own accounts is whom one consults), else 404."""
+    return [access(Membership.objects.filter(brand_id=scope.brand_id), pk)
+            for pk in dict.fromkeys(ids)]
 
 
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
@@ -52,6 +57,9 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
     and of their teams; a brand admin (or an API key) sees all."""
 
     serializer_class = ConversationSerializer
+    # Ids are numbers: a word after ``conversations/`` is an action of one of routing's
+    # viewsets under the same prefix (claim_next, …), not a conversation's id.
+    lookup_value_regex = "[0-9]+"
     # The list's own filters (ConversationFiltersSerializer) and ordering; no search.
     filter_backends = [OrderingFilter]
     ordering_fields = ["last_message_at", "waiting_since", "opened_at"]
@@ -84,37 +92,6 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         return Response(ConversationDetailSerializer(
             fresh, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=AssignSerializer, responses=ConversationDetailSerializer)
-    @action(detail=True, methods=["post"])
-    @answers(409)
-    def assign(self, request: Request, pk: str | None = None) -> Response:
-        """Assign to a member (by membership id) or unassign with null."""
-        conversation = self.get_object()
-        serializer = AssignSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        assignee_id = serializer.validated_data["assignee"]
-        assignee = None
-        if assignee_id is not None:
-            assignee = access(member_list(scope=self.scope), assignee_id)
-        conversation = services.conversation_assign(
-            scope=self.scope, conversation=conversation, assignee=assignee
-        )
-        return self._detail(conversation)
-
-    @extend_schema(request=None, responses={200: ConversationDetailSerializer, 204: None})
-    @action(detail=False, methods=["post"])
-    def claim_next(self, request: Request) -> Response:
-        """Take the longest-waiting unassigned conversation of my queues (204 when none).
-        Only a member has queues: an API key gets 403."""
-        if self.scope.membership is None:
-            raise exceptions.PermissionDenied(
-                _("An API key has no queues: only a member can claim a conversation.")
-            )
-        conversation = services.conversation_claim_next(scope=self.scope)
-        if conversation is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
-        return self._detail(conversation)
-
     @extend_schema(request=None, responses=ConversationDetailSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
@@ -137,41 +114,6 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
             scope=self.scope, conversation=conversation, until=until
         )
         return self._detail(conversation)
-
-    @extend_schema(request=TransferSerializer,
-                   responses={200: ConversationDetailSerializer, 204: None})
-    @action(detail=True, methods=["post"])
-    @answers(409)
-    def transfer(self, request: Request, pk: str | None = None) -> Response:
-        """Hand over to another team, or to another account of the brand (and optionally
-        one of its teams); the note travels with it. 204 when the conversation has left
-        the requester's scope."""
-        conversation = self.get_object()
-        serializer = TransferSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        to_account = to_team = None
-        if data["account"] is not None:
-            to_account = access(selectors.transfer_accounts(scope=self.scope), data["account"])
-        if data["team"] is not None:
-            to_team = access(selectors.transfer_teams(scope=self.scope), data["team"])
-        conversation = services.conversation_transfer(
-            scope=self.scope, conversation=conversation, to_account=to_account,
-            to_team=to_team, note=data["note"], by=self.scope.membership,
-        )
-        if not selectors.conversation_list(scope=self.scope).filter(pk=conversation.pk).exists():
-            return Response(status=status.HTTP_204_NO_CONTENT)
-        return self._detail(conversation)
-
-    @extend_schema(responses=TransferTargetsSerializer)
-    @action(detail=False, methods=["get"], url_path="transfer-targets")
-    def transfer_targets(self, request: Request) -> Response:
-        """Where `transfer` may hand a conversation: the brand's active accounts and its
-        teams, including those outside the requester's own queues."""
-        accounts = selectors.transfer_accounts(scope=self.scope).order_by("name")
-        teams = selectors.transfer_teams(scope=self.scope).prefetch_related("accounts")
-        return Response(TransferTargetsSerializer(
-            {"accounts": accounts, "teams": teams.order_by("name")}).data)
 
     @extend_schema(responses={
         (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="an image"),
@@ -256,10 +198,13 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scop
         )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        if data["mentions"] and data["kind"] != "note":
+            raise exceptions.ValidationError(
+                {"mentions": [_("Only a private note can mention colleagues.")]})
         if data["kind"] == "note":
             message = services.message_note(
                 scope=self.scope, conversation=conversation, text=data["text"],
-                by=self.scope.membership,
+                by=self.scope.membership, mentions=_mentioned(self.scope, data["mentions"]),
             )
         else:
             message = services.message_reply(

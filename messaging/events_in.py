@@ -1,7 +1,8 @@
 """Events pushed by the platform (docs/wechat.md §2.2), applied inside ingestion's
 transaction, after the Inbound row was stored.
 
-subscribe, SCAN: a follow event (with the QR scene), the short reply window, a welcome;
+subscribe, SCAN: a follow event (with the QR scene), the short reply window, a welcome
+(subscribe) and the announcement (follower.subscribed, follower.scanned);
 unsubscribe: the follower marked, its open conversation resolved with a note; LOCATION:
 kept on the follower; CLICK (and scancode_*): the short window and a click auto-reply;
 VIEW, MASSSENDJOBFINISH, TEMPLATESENDJOBFINISH and anything else: kept in Inbound only
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from accounts import events
-from followers.events import announce_subscribed, announce_unsubscribed
+from followers.events import announce_subscribed, announce_unsubscribed, follower_fact_for
 from followers.models import Follower, FollowEvent
 from followers.services import follower_upsert
 from followers.window import LONG_FIELDS, SHORT_FIELDS, window_close, window_open
@@ -99,6 +100,9 @@ def _on_scan(ctx: IngestContext, event: wx.ScanEvent) -> None:
     window_open(follower=follower, trigger="scan", at=ctx.at, save=False)
     follower.save(update_fields=changed)
     _follow_event(ctx, follower, FollowEvent.Kind.SCAN, event.scene, event.ticket)
+    # Routing follows transfer invitations a follower scans (`routing.account_paths`).
+    events.announce("follower.scanned",
+                    follower_fact_for(follower, at=ctx.at, qr_scene=event.scene or ""))
     return None
 
 

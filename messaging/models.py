@@ -110,6 +110,15 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["brand", "status", "waiting_since"]),
             models.Index(fields=["brand", "assignee", "status"]),
+            # The targets sweep's breaches and claim-next's urgent ones: only rows with a
+            # due time (a waiting conversation whose team has a target) are in it.
+            models.Index(fields=["response_due_at"],
+                         condition=models.Q(response_due_at__isnull=False),
+                         name="conversation_due"),
+            # Team queues, oldest first: unassigned open conversations of a team.
+            models.Index(fields=["team", "waiting_since"],
+                         condition=models.Q(status="open", assignee__isnull=True),
+                         name="conversation_team_queue"),
         ]
 
     def __str__(self) -> str:

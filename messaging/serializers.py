@@ -68,6 +68,12 @@ class ConversationSerializer(serializers.ModelSerializer):
         help_text="when the reply window closes, given only when that is within two hours "
                   "(the console marks the conversation); null otherwise"
     )
+    response_due_at = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="when the current wait breaks its team's response target (first or next "
+                  "response, counted in business hours); null when nobody waits or no "
+                  "target applies"
+    )
 
     class Meta:
         model = Conversation
@@ -75,7 +81,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "id", "display_name", "channel_account", "handling_account", "follower",
             "customer", "team", "assignee", "status", "language", "opened_at",
             "last_message_at", "last_message", "waiting_since", "first_response_at",
-            "resolved_at", "snoozed_until", "window_closing_at",
+            "resolved_at", "snoozed_until", "window_closing_at", "response_due_at",
         ]
         read_only_fields = fields
 
@@ -106,10 +112,22 @@ class ConversationDetailSerializer(ConversationSerializer):
     reply_identity = serializers.SerializerMethodField(
         help_text="who the requester's replies are from, as a signed reply ends with it"
     )
+    linked_from = serializers.IntegerField(
+        source="linked_from_id", read_only=True, allow_null=True,
+        help_text="the conversation on another account this one continues (account-to-"
+                  "account \"continue\" or \"invite to follow\"); null when none",
+    )
+    continued_as = serializers.SerializerMethodField(
+        help_text="the conversations on other accounts that continue this one"
+    )
 
     class Meta(ConversationSerializer.Meta):
-        fields = [*ConversationSerializer.Meta.fields, "window", "reply_identity"]
+        fields = [*ConversationSerializer.Meta.fields, "window", "reply_identity",
+                  "linked_from", "continued_as"]
         read_only_fields = fields
+
+    def get_continued_as(self, obj: Conversation) -> list[int]:
+        return sorted(obj.continued_as.values_list("pk", flat=True))
 
     def get_window(self, obj: Conversation) -> dict:
         from messaging.selectors import conversation_window
@@ -207,52 +225,18 @@ class MessageCreateSerializer(StrictInput, serializers.Serializer):
         help_text="end a text reply with the sender's identity (reply_identity); "
                   "ignored for notes and images",
     )
+    mentions = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list,
+        max_length=20,
+        help_text="a note's @mentions: membership ids of the brand's members, who may "
+                  "read the conversation until they dismiss the mention or it is resolved",
+    )
 
 
 class MessageUploadSerializer(MessageCreateSerializer):
     """The same as multipart, which can carry an image file as well."""
 
     image = serializers.FileField(required=False, allow_null=True, default=None)
-
-
-class TransferSerializer(StrictInput, serializers.Serializer):
-    """Hand over to a team, or to an account (optionally with one of its teams)."""
-
-    # For the schema (accounts.api_schema): an account, a team or both, as validate() says.
-    request_schema_extra = {"anyOf": [
-        {"required": [name], "properties": {name: {"type": "integer"}}}
-        for name in ("account", "team")
-    ]}
-
-    account = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                       help_text="the new handling account's id")
-    team = serializers.IntegerField(required=False, allow_null=True, default=None,
-                                    help_text="the team's id")
-    note = serializers.CharField(required=False, allow_blank=True, default="",
-                                 max_length=TEXT_LIMIT, help_text="travels with the conversation")
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs["account"] is None and attrs["team"] is None:
-            raise serializers.ValidationError("give an account, a team or both")
-        return attrs
-
-
-class _TransferTeam(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    accounts = serializers.SerializerMethodField(
-        help_text="ids of the accounts the team answers for; empty means every account"
-    )
-
-    def get_accounts(self, obj: object) -> list[int]:
-        return sorted(a.pk for a in obj.accounts.all())
-
-
-class TransferTargetsSerializer(serializers.Serializer):
-    """Where a conversation may be handed: the brand's active accounts and its teams."""
-
-    accounts = _Ref(many=True)
-    teams = _TransferTeam(many=True)
 
 
 class AssignSerializer(StrictInput, serializers.Serializer):

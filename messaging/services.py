@@ -1,5 +1,5 @@
-"""Writes on conversations and messages: assignment, claim next, resolve, snooze, replies,
-notes, and the outcome of a send.
+"""Writes on conversations and messages: resolve, snooze, replies, notes, and the outcome
+of a send. Who holds a conversation (assignment, claim next, transfers) is routing's.
 
 Every write announces what changed as a domain event (`accounts.events`, payloads in
 `messaging.events`) after commit; routing's console listens. Replies are stored first
@@ -8,6 +8,7 @@ Every write announces what changed as a domain event (`accounts.events`, payload
 
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -19,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import events
 from accounts.errors import Conflict, InvalidInput, NotInScope, RoleRequired
-from accounts.models import Membership, OfficialAccount, Role, Team
+from accounts.models import Membership
 from accounts.scope import Scope, access
 from accounts.wechat_clients import client_for
 from followers.events import announce_unsubscribed
@@ -31,20 +32,19 @@ from followers.window import (
     window_consume,
     window_state,
 )
-from messaging.errors import NoAssignee, ReplyRefused
+from messaging.errors import ReplyRefused
 from messaging.events import (
     announce_conversation,
     announce_message,
     announce_status,
     conversation_resolved_for,
-    conversation_transferred_for,
     conversation_updated_for,
 )
 from messaging.images import image_check, image_name
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, Mention, Message
 from messaging.prepared import normalize_language, prepared_render, prepared_resolve
 from messaging.selectors import OUTSIDE_WINDOW, conversation_queryset, window_refusal
-from messaging.visibility import Place, may_hold
+from messaging.visibility import only_consulted
 from wechat.client.messages import CUSTOM_SEND
 from wechat.client.retry import Outcome, Safety, classify, is_transient
 from wechat.errors import (
@@ -57,11 +57,8 @@ from wechat.errors import (
 )
 
 __all__ = [
-    "conversation_assign",
-    "conversation_claim_next",
     "conversation_resolve",
     "conversation_snooze",
-    "conversation_transfer",
     "conversations_wake_snoozed",
     "message_deliver",
     "message_note",
@@ -79,62 +76,19 @@ BLANK_REPLY = _("A reply needs a text, a prepared response or an image: this one
 # -- conversations ----------------------------------------------------------------------
 
 
-def _lock(scope: Scope, conversation: Conversation) -> Conversation:
+CONSULTED_ONLY = _("You were mentioned to advise on this conversation: you can read it "
+                   "and write private notes, but not answer, resolve or hand it on.")
+
+
+def _lock(scope: Scope, conversation: Conversation, *, act: bool = True) -> Conversation:
     """The conversation row, re-read through the scope and locked FOR UPDATE (the caller
-    holds a transaction)."""
-    return access(conversation_queryset(scope=scope).select_for_update(of=("self",)),
-                  conversation.pk)
-
-
-def conversation_assign(
-    *, scope: Scope, conversation: Conversation, assignee: Membership | None
-) -> Conversation:
-    """Give the conversation to a member who may see it (`messaging.visibility`: they
-    serve its handling account, belong to its team, or see the whole brand), or to nobody.
-    Agents may only take a free conversation themselves or let go of their own; taking one
-    from a colleague is for managers (or a transfer)."""
-    if assignee is not None and assignee.brand_id != scope.brand_id:
-        raise NoAssignee()
-    with transaction.atomic():
-        conversation = _lock(scope, conversation)
-        if scope.role == Role.AGENT:
-            me = scope.membership
-            mine_or_free = conversation.assignee_id in (None, getattr(me, "pk", None))
-            if me is None or not mine_or_free or (assignee is not None and assignee.pk != me.pk):
-                raise RoleRequired()
-        if assignee is not None and not may_hold(assignee, Place.of(conversation)):
-            raise NoAssignee()
-        if conversation.assignee_id == getattr(assignee, "pk", None):
-            return conversation
-        conversation.assignee = assignee
-        conversation.save(update_fields=["assignee"])
-        announce_conversation("conversation.assigned", conversation)
-    return conversation
-
-
-def conversation_claim_next(*, scope: Scope) -> Conversation | None:
-    """Take the longest-waiting open, unassigned conversation of my queues (what I may see:
-    my teams' and my accounts'), or None when they are empty. Rows another agent is
-    claiming at this instant are skipped, never waited for, so two agents never get the
-    same one."""
-    me = scope.membership
-    if me is None:
-        raise InvalidInput("only a member can claim a conversation")
-    with transaction.atomic():
-        conversation = (
-            conversation_queryset(scope=scope).filter(
-                status=Conversation.Status.OPEN, assignee__isnull=True,
-            )
-            .order_by(F("waiting_since").asc(nulls_last=True), "opened_at", "pk")
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
-        if conversation is None:
-            return None
-        conversation.assignee = me
-        conversation.save(update_fields=["assignee"])
-        announce_conversation("conversation.assigned", conversation)
-    return conversation
+    holds a transaction). To ``act`` on it (anything but a note), a mention is not
+    enough (`messaging.visibility.only_consulted`)."""
+    locked = access(conversation_queryset(scope=scope).select_for_update(of=("self",)),
+                    conversation.pk)
+    if act and only_consulted(scope, locked.pk):
+        raise RoleRequired(CONSULTED_ONLY)
+    return locked
 
 
 def conversation_resolve(*, scope: Scope, conversation: Conversation) -> Conversation:
@@ -173,69 +127,6 @@ def conversation_snooze(
     return conversation
 
 
-def conversation_transfer(
-    *, scope: Scope, conversation: Conversation, to_account: OfficialAccount | None = None,
-    to_team: Team | None = None, note: str = "", by: Membership | None,
-) -> Conversation:
-    """Hand the conversation to another team, or to another account (and, optionally, one
-    of its teams). Anyone who may see the conversation may hand it on.
-
-    An account-to-account transfer changes the handling account, whose members then see
-    the whole history and reply; replies still go out through the channel account. Without
-    `to_team` it lands in the new account's queue (no team). Either way the assignee lets
-    go, so it waits in the queue it was handed to. A system line in the thread records who
-    handed it where, with the note. The announcement names where it was before, so screens
-    that could see it there and cannot now drop it.
-    """
-    if to_account is None and to_team is None:
-        raise InvalidInput("transfer to a team or to an account")
-    for target in (to_account, to_team):
-        if target is not None and target.brand_id != scope.brand_id:
-            raise NotInScope()
-    note = note.strip()
-    if len(note) > TEXT_LIMIT:
-        raise InvalidInput(f"a transfer note holds at most {TEXT_LIMIT} characters")
-    with transaction.atomic():
-        conversation = _lock(scope, conversation)
-        if conversation.status == Conversation.Status.RESOLVED:
-            raise Conflict("a resolved conversation cannot be transferred")
-        before = Place.of(conversation)
-        if to_account is not None:
-            conversation.handling_account = to_account
-        conversation.team = to_team
-        if (conversation.handling_account_id, conversation.team_id) == (
-            before.handling_account_id, before.team_id
-        ):
-            raise Conflict("the conversation is already there")
-        conversation.assignee = None
-        conversation.save(update_fields=["handling_account", "team", "assignee"])
-        where = conversation.handling_account.name
-        if to_team is not None:
-            where = f"{to_team.name} · {where}"
-        line = Message.objects.create(
-            brand_id=conversation.brand_id,
-            conversation=conversation,
-            account_id=conversation.channel_account_id,
-            direction=Message.Direction.SYSTEM,
-            msg_type="text",
-            # Names and an arrow, no sentence: it reads the same in every language.
-            content=f"→ {where}" + (f"\n{note}" if note else ""),
-            payload={"transfer": {
-                "from_account": before.handling_account_id, "from_team": before.team_id,
-                "to_account": conversation.handling_account_id, "to_team": conversation.team_id,
-            }},
-            sender=by,
-            sender_display=_member_name(by),
-        )
-        announce_message(line)
-        events.announce("conversation.transferred", conversation_transferred_for(
-            conversation, previous_handling_account_id=before.handling_account_id,
-            previous_team_id=before.team_id, previous_assignee_id=before.assignee_id,
-            by_membership_id=getattr(by, "pk", None),
-        ))
-    return conversation
-
-
 def conversations_wake_snoozed(*, now: datetime | None = None) -> int:
     """System sweep (every brand): reopen snoozed conversations whose time has come."""
     now = now or timezone.now()
@@ -264,9 +155,13 @@ def _member_name(by: Membership | None) -> str:
 
 
 def sender_display(*, by: Membership | None, conversation: Conversation) -> str:
-    """The customer-facing identity of a reply, e.g. "Lily · Shanghai Bund hotel": what a
-    signed reply ends with, and what the console offers to sign with."""
-    account_name = conversation.channel_account.name
+    """The customer-facing identity of a reply, e.g. "Concierge · Shanghai Bund hotel":
+    what a signed reply ends with, and what the console offers to sign with.
+
+    It names the *handling* account: after an account-to-account relay the target
+    account's agents answer as themselves (the property's concierge), although the reply
+    still goes out through the channel account the follower writes to."""
+    account_name = conversation.handling_account.name
     if by is None:
         return account_name
     return f"{_member_name(by)} · {account_name}"
@@ -390,13 +285,21 @@ def message_reply(
 
 
 def message_note(
-    *, scope: Scope, conversation: Conversation, text: str, by: Membership | None
+    *, scope: Scope, conversation: Conversation, text: str, by: Membership | None,
+    mentions: Iterable[Membership] = (),
 ) -> Message:
-    """A private note on the conversation. Never sent: the follower does not see it."""
+    """A private note on the conversation. Never sent: the follower does not see it.
+
+    Each member in ``mentions`` (colleagues of the same brand; the writer is left out) is
+    consulted: a `Mention` lets them read the conversation until they dismiss it or it is
+    resolved (`messaging.visibility`, ground 5), and "mention.created" tells their screen."""
     if not text.strip():
         raise InvalidInput("a note needs a text")
+    consulted = {member.pk: member for member in mentions if by is None or member.pk != by.pk}
+    if any(member.brand_id != scope.brand_id for member in consulted.values()):
+        raise InvalidInput(_("Only members of this brand can be mentioned."))
     with transaction.atomic():
-        conversation = _lock(scope, conversation)
+        conversation = _lock(scope, conversation, act=False)
         message = Message.objects.create(
             brand_id=conversation.brand_id,
             conversation=conversation,
@@ -408,6 +311,15 @@ def message_note(
             sender_display=_member_name(by),
         )
         announce_message(message)
+        for member in consulted.values():
+            mention = Mention.objects.create(brand_id=conversation.brand_id,
+                                             conversation=conversation, note=message,
+                                             member=member, by=by)
+            events.announce("mention.created", {
+                "brand_id": conversation.brand_id, "conversation_id": conversation.pk,
+                "mention_id": mention.pk, "member_id": member.pk,
+                "by_membership_id": by.pk if by else None,
+            })
     return message
 
 

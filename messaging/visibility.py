@@ -7,7 +7,13 @@ A member of the conversation's brand sees it when any of these holds:
 2. they serve its *handling* account (after an account-to-account transfer that is the
    new account, not the one the follower writes to);
 3. they belong to its team;
-4. they are its assignee.
+4. they are its assignee;
+5. a colleague @mentioned them in a private note and the mention is open (`Mention`,
+   ended_at empty): they read it while consulted, until they dismiss the mention or the
+   conversation is resolved (`routing.mentions`).
+
+A mention lets a member read a conversation, never hold it: `may_hold` leaves ground 5
+out, as it leaves out ground 4 (neither can justify an assignment).
 
 The selectors, the services, the console's real-time audience and every count use the
 two readings below, and nothing else: `visible_to(scope)` filters conversations for one
@@ -23,6 +29,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import BRAND_WIDE_ROLES, Membership, Team
 from accounts.scope import Scope
+from messaging.models import Mention
 
 _Served = Membership.accounts.through
 _TeamMembers = Membership.teams.through
@@ -31,12 +38,14 @@ _TeamMembers = Membership.teams.through
 @dataclass(frozen=True)
 class Place:
     """What decides who sees a conversation: its brand, handling account, team and
-    assignee."""
+    assignee, and the conversation itself for its open mentions (None: a place without a
+    conversation, as where it was before a transfer, has no mentions)."""
 
     brand_id: int
     handling_account_id: int | None
     team_id: int | None
     assignee_id: int | None
+    conversation_id: int | None = None
 
     @classmethod
     def of(cls, conversation: object) -> Place:
@@ -45,11 +54,14 @@ class Place:
             handling_account_id=conversation.handling_account_id,  # type: ignore[attr-defined]
             team_id=conversation.team_id,  # type: ignore[attr-defined]
             assignee_id=conversation.assignee_id,  # type: ignore[attr-defined]
+            conversation_id=conversation.pk,  # type: ignore[attr-defined]
         )
 
 
-def visible_to(scope: Scope) -> Q:
-    """The rule as a filter on conversations, for one requester (and the brand)."""
+def visible_to(scope: Scope, *, consulted: bool = True) -> Q:
+    """The rule as a filter on conversations, for one requester (and the brand). Without
+    ``consulted``, ground 5 is left out: what the requester may act on (reply, resolve,
+    hand on), not only read."""
     brand = Q(brand_id=scope.brand_id)
     if scope.account_ids is None:  # ground 1 (scope_for_membership folds "none = all" in)
         return brand
@@ -57,7 +69,21 @@ def visible_to(scope: Scope) -> Q:
     if scope.membership is not None:
         grounds |= Q(team_id__in=Team.objects.filter(members=scope.membership).values("pk"))
         grounds |= Q(assignee_id=scope.membership.pk)  # ground 4
+        if consulted:
+            grounds |= Q(pk__in=Mention.objects.filter(  # ground 5
+                member=scope.membership, ended_at__isnull=True).values("conversation_id"))
     return brand & grounds
+
+
+def only_consulted(scope: Scope, conversation_id: int) -> bool:
+    """Whether the requester sees the conversation only because a colleague mentioned
+    them: they read along and write notes, they do not reply, resolve or hand it on."""
+    from messaging.models import Conversation
+
+    if scope.account_ids is None or scope.membership is None:
+        return False
+    return not Conversation.objects.filter(visible_to(scope, consulted=False),
+                                           pk=conversation_id).exists()
 
 
 def audience(place: Place) -> QuerySet[Membership]:
@@ -72,6 +98,10 @@ def audience(place: Place) -> QuerySet[Membership]:
             membership_id=OuterRef("pk"), team_id=place.team_id))
     if place.assignee_id is not None:
         grounds |= Q(pk=place.assignee_id)  # ground 4
+    if place.conversation_id is not None:
+        grounds |= Exists(Mention.objects.filter(  # ground 5
+            member_id=OuterRef("pk"), conversation_id=place.conversation_id,
+            ended_at__isnull=True))
     return Membership.objects.filter(grounds, brand_id=place.brand_id)
 
 
@@ -81,6 +111,7 @@ def audience_ids(place: Place) -> list[int]:
 
 def may_hold(member: Membership, place: Place) -> bool:
     """Whether ``member`` may be given a conversation at ``place``: whether they would see
-    it without being its assignee (an assignment cannot be its own justification)."""
-    unassigned = Place(place.brand_id, place.handling_account_id, place.team_id, None)
+    it without being its assignee (an assignment cannot be its own justification) and
+    without a mention (a consulted colleague reads along, nothing more)."""
+    unassigned = Place(place.brand_id, place.handling_account_id, place.team_id, None, None)
     return audience(unassigned).filter(pk=member.pk).exists()

@@ -173,6 +173,19 @@ class MovedAwayEvent(TypedDict):
     at: str
 
 
+class MentionEvent(TypedDict):
+    """A colleague @mentioned this member in a private note: sent to the mentioned member
+    alone, who may read the conversation while the mention is open. ``by`` is the writer's
+    name and ``snippet`` the note's first words."""
+
+    type: Literal["mention"]
+    conversation_id: int
+    mention_id: int
+    by: str
+    snippet: str
+    at: str
+
+
 class PresenceEvent(TypedDict):
     """A member's presence changed; sent to the whole brand."""
 
@@ -183,5 +196,5 @@ class PresenceEvent(TypedDict):
 
 ConsoleEvent = (
     MessageEvent | MessageStatusEvent | ConversationEvent | MovedAwayEvent | PresenceEvent
-    | OverflowEvent | GapEvent | LinkEvent
+    | MentionEvent | OverflowEvent | GapEvent | LinkEvent
 )

@@ -16,6 +16,10 @@ what is addressed to its member. An event costs one group send whatever the audi
 a socket that misses a number tells its screen to resync. In the per-agent fan-out
 (`agent`, the benchmark's baseline) there is one group send per member of the audience,
 to `agent.<membership id>`, unnumbered.
+
+A private note's @mention ("mention.created") is the one event with an audience of its own:
+the mentioned member alone, who from then on is also in the conversation's audience (the
+rule's ground 5) until the mention ends.
 """
 
 import logging
@@ -28,7 +32,7 @@ from django.utils import timezone
 
 from accounts import events
 from accounts.events import CONVERSATION_EVENTS
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, Mention, Message
 from messaging.previews import snippet as message_snippet
 from messaging.task_batches import batch_submit
 from messaging.visibility import Place, audience_ids
@@ -36,6 +40,7 @@ from routing.events import (
     CONSOLE_EVENT,
     MOVED_AWAY,
     ConversationEvent,
+    MentionEvent,
     MessageEvent,
     MessageStatusEvent,
     MovedAwayEvent,
@@ -47,7 +52,7 @@ from routing.layers import stream_send
 
 logger = logging.getLogger(__name__)
 
-EVENTS = ("message.created", "message.status", *CONVERSATION_EVENTS)
+EVENTS = ("message.created", "message.status", *CONVERSATION_EVENTS, "mention.created")
 # The push is queued within this many seconds of the commit (a batch per 50 ms and web
 # process, not the 250 ms of background work): a person is watching.
 PUSH_WITHIN = 0.05
@@ -112,6 +117,8 @@ def push(name: str, payload: dict) -> int:
     if conversation is None:
         logger.info("console push skipped: conversation gone", extra={"hook": name})
         return 0
+    if name == "mention.created":
+        return _push_mention(payload, conversation)
     event = _event(name, payload, conversation)
     if event is None:
         return 0
@@ -133,6 +140,28 @@ def push(name: str, payload: dict) -> int:
         parts.append({"to": gone, "payload": moved})
     send(conversation.brand_id, parts)
     return len(members) + len(gone)
+
+
+def _push_mention(payload: dict, conversation: Conversation) -> int:
+    """A mention is news for the mentioned member alone (while it is open), whatever else
+    the conversation's audience holds."""
+    mention = (Mention.objects.filter(pk=payload.get("mention_id"), conversation=conversation,
+                                      ended_at__isnull=True)
+               .select_related("note", "by__user").first())
+    if mention is None:
+        logger.info("console push skipped: mention gone or ended", extra={"hook": "mention"})
+        return 0
+    by = mention.by
+    event: MentionEvent = {
+        "type": "mention",
+        "conversation_id": conversation.pk,
+        "mention_id": mention.pk,
+        "by": (by.display_name or by.user.get_short_name()) if by else "",
+        "snippet": snippet(mention.note),
+        "at": timezone.now().isoformat(),
+    }
+    send(conversation.brand_id, [{"to": [mention.member_id], "payload": event}])
+    return 1
 
 
 def _event(

@@ -3,9 +3,77 @@ place new conversations, drain queues, follow transfers' QR scans."""
 
 from __future__ import annotations
 
+from accounts import events
+from accounts.models import Membership, Team
+from messaging.task_batches import batch_submit
+
+# -- assignment --------------------------------------------------------------------------
+
+# Placing a conversation is queued within this many seconds: a follower is waiting.
+ROUTE_WITHIN = 0.05
+
+
+def route_relay(name: str, payload: dict) -> None:
+    """A new or reopened conversation: route it in a task (`routing.engine`), batched per
+    process like the console's push; a lost batch is the sweep's."""
+    from routing.tasks_assignment import route_batch_task
+
+    batch_submit(route_batch_task, payload["conversation_id"], within=ROUTE_WITHIN)
+
+
+def _drain(team_ids: list[int]) -> None:
+    from routing.tasks_assignment import drain_team_task
+
+    for team_id in sorted(set(team_ids)):
+        batch_submit(drain_team_task, team_id, within=ROUTE_WITHIN)
+
+
+def _teams_of(membership_id: int | None) -> list[int]:
+    if membership_id is None:
+        return []
+    return list(Team.objects.filter(members=membership_id).values_list("pk", flat=True))
+
+
+def resolved_drain(name: str, payload: dict) -> None:
+    """A resolved conversation frees a slot of its holder: drain its team's queue and the
+    holder's teams."""
+    teams = _teams_of(payload["assignee_id"])
+    if payload["team_id"] is not None:
+        teams.append(payload["team_id"])
+    _drain(teams)
+
+
+def member_drain(name: str, payload: dict) -> None:
+    """An agent came online or changed capacity, languages or teams: drain their teams. An
+    agent who went offline may hand their open conversations back first (a brand
+    setting: `routing.assignment.return_on_offline`)."""
+    from routing.tasks_assignment import agent_offline_task
+
+    presence, before = payload["presence"], payload["previous_presence"]
+    if payload["change"] == "presence" and presence == before:
+        return
+    if presence == Membership.Presence.OFFLINE and payload["change"] == "presence":
+        batch_submit(agent_offline_task, payload["membership_id"], within=ROUTE_WITHIN)
+    elif presence == Membership.Presence.ONLINE:
+        _drain(_teams_of(payload["membership_id"]))
+
 
 def subscribe() -> None:
     # -- assignment (routing.assignment / routing.engine) --
+    events.subscribe("conversation.opened", route_relay)
+    events.subscribe("conversation.reopened", route_relay)
+    events.subscribe("conversation.resolved", resolved_drain)
+    events.subscribe("member.changed", member_drain)
     # -- account-to-account paths (routing.account_paths) --
+    from routing.account_paths import invitation_followed
+
+    events.subscribe("follower.subscribed", invitation_followed)
+    events.subscribe("follower.scanned", invitation_followed)
     # -- targets (routing.targets) --
-    return None
+    from routing import targets
+
+    targets.subscribe()
+    # -- mentions (routing.mentions) --
+    from routing import mentions
+
+    mentions.subscribe()

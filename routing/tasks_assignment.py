@@ -1,1 +1,68 @@
-"""Background work of routing (see the module docstrings it names)."""
+"""Background work of routing's assignment: placing new conversations, draining team
+queues, the offline hand-back, and the sweep that catches what a lost task left
+(`routing.engine`, `routing.assignment`).
+
+Each task re-reads the rows and is idempotent: routing a conversation that is already
+placed, or draining an empty queue, does nothing. acks_late with reject_on_worker_lost:
+a worker killed mid-batch leaves the batch to be delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from routing import assignment, engine
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def route_batch_task(conversation_ids: list[int]) -> int:
+    """Route each conversation (`engine.route_conversation`); answers how many were
+    placed. One failing conversation is logged and left to the sweep."""
+    routed = 0
+    for conversation_id in dict.fromkeys(conversation_ids):
+        try:
+            routed += engine.route_conversation(conversation_id) is not None
+        except Exception:
+            logger.exception("routing a conversation failed",
+                             extra={"conversation_id": conversation_id})
+    return routed
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def drain_team_task(team_ids: list[int]) -> int:
+    """Drain each team's queue to its free online agents; answers how many were assigned."""
+    assigned = 0
+    for team_id in dict.fromkeys(team_ids):
+        try:
+            assigned += assignment.assign_waiting(team_id=team_id)
+        except Exception:
+            logger.exception("draining a team queue failed", extra={"team_id": team_id})
+    return assigned
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def agent_offline_task(membership_ids: list[int]) -> int:
+    """Agents who went offline hand their open conversations back when their brand says
+    so, and the queues they went to drain to whoever is free."""
+    assigned = 0
+    for membership_id in dict.fromkeys(membership_ids):
+        for team_id in assignment.return_on_offline(membership_id=membership_id):
+            assigned += assignment.assign_waiting(team_id=team_id)
+    return assigned
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def routing_sweep_task() -> dict:
+    """Every 15 s (beat): route conversations a lost task left unrouted, drain queues
+    with a free agent."""
+    counts = engine.routing_sweep()
+    if counts["lost"]:
+        logger.warning("routing sweep routed %d conversations whose task was lost",
+                       counts["lost"], extra=counts)
+    logger.info("routing sweep: %(routed)d routed, %(assigned)d assigned from %(teams)d "
+                "queues", counts, extra=counts)
+    return counts

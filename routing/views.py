@@ -15,6 +15,7 @@ from followers.models import Tag
 from messaging.models import Conversation
 from messaging.prepared import LANGUAGES
 from messaging.selectors import box_teams, conversation_queryset
+from routing.brand_settings import settings_for
 from routing.selectors import conversation_profile
 from routing.strings import console_strings
 
@@ -41,12 +42,17 @@ def console(request: HttpRequest, scope: Scope) -> HttpResponse:
         "api": {
             "conversations": reverse("conversation-list"),
             "counts": reverse("conversation-counts"),
-            "claim_next": reverse("conversation-claim-next"),
+            "claim_next": reverse("conversation-routing-claim-next"),
             "transfer_targets": reverse("conversation-transfer-targets"),
+            "transfers": reverse("transfer-list"),
             "prepared": reverse("prepared-response-search"),
             "profile": reverse("console_profile", args=[0]),
+            "mentions": reverse("mention-list"),
+            "mention_candidates": reverse("mention-candidates"),
         },
         "ws": "/ws/console/",
+        # A response target is flagged "due in n min" this many minutes before it is due.
+        "warn_before_minutes": settings_for(scope.brand_id).warn_before_minutes,
         "strings": console_strings(),
         # The viewer's zone and the patterns the pages format times with (accounts/times.py).
         "times": moment_settings(),

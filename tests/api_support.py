@@ -4,14 +4,27 @@ from functools import cache
 
 from drf_spectacular.generators import SchemaGenerator
 
-from accounts.models import Invitation, Membership, OfficialAccount, Team
+from accounts.models import (
+    BrandClosure,
+    BusinessHours,
+    Invitation,
+    Membership,
+    OfficialAccount,
+    Team,
+)
 from accounts.services import api_key_create
-from messaging.models import Conversation, Message, PreparedResponse
+from messaging.models import Conversation, Mention, Message, PreparedResponse
+from routing.models import RoutingRule, RoutingSettings, TeamTargets, Transfer
 
-MODELS = (OfficialAccount, Membership, Team, Invitation, Conversation, Message, PreparedResponse)
+MODELS = (OfficialAccount, Membership, Team, Invitation, Conversation, Message, PreparedResponse,
+          RoutingRule, RoutingSettings, TeamTargets, BusinessHours, BrandClosure, Transfer,
+          Mention)
 PATH_OBJECTS = {
     "accounts": "account", "members": "member", "teams": "team",
     "conversations": "conversation", "prepared-responses": "prepared",
+    "routing/rules": "rule", "routing/targets": "team",
+    "business-hours": "hours", "business-hours/closures": "closure",
+    "transfers": "transfer", "mentions": "mention",
 }
 
 
@@ -58,17 +71,31 @@ def seed(two_brands: dict) -> dict:
     prepared = PreparedResponse.objects.create(
         brand=brand, key="hello", title="Hello", language="en", body="Hi there",
     )
+    rule = RoutingRule.objects.create(brand=brand, name="api tests", action="central")
+    hours = BusinessHours.objects.create(brand=brand, account=two_brands["a1"], week=[])
+    closure = BrandClosure.objects.create(brand=brand, name="api tests",
+                                          starts_on="2026-01-01", ends_on="2026-01-01")
+    transfer = Transfer.objects.create(brand=brand, conversation=conversation, kind="team",
+                                       to_team=two_brands["team_a"], note="api tests")
+    note = Message.objects.create(brand=brand, conversation=conversation,
+                                  account=conversation.channel_account, direction="note",
+                                  content="@agent")
+    mention = Mention.objects.create(brand=brand, conversation=conversation, note=note,
+                                     member=two_brands["agent_a"])
     _key, raw = api_key_create(brand=brand, name="api tests")
     return {
+        "transfer": transfer.pk, "mention": mention.pk,
         "account": two_brands["a1"].pk, "member": two_brands["agent_a"].pk,
         "team": two_brands["team_a"].pk, "conversation": conversation.pk,
-        "prepared": prepared.pk, "message": message.pk,
+        "prepared": prepared.pk, "message": message.pk, "rule": rule.pk,
+        "hours": hours.pk, "closure": closure.pk,
         "auth": {"HTTP_AUTHORIZATION": f"Bearer {raw}"},
     }
 
 
 def url(path: str, ids: dict) -> str:
-    kind = PATH_OBJECTS.get(path.split("/")[3])
+    parts = path.split("/")
+    kind = PATH_OBJECTS.get("/".join(parts[3:5])) or PATH_OBJECTS.get(parts[3])
     return path.replace("{id}", str(ids.get(kind, 0))).replace(
         "{message_id}", str(ids["message"])
     )

@@ -21,12 +21,17 @@ CONFLICTS = {
     ("POST", "/api/v1/invitations/"), ("POST", "/api/v1/teams/"),
     ("PUT", "/api/v1/teams/{id}/"), ("PATCH", "/api/v1/teams/{id}/"),
     ("POST", "/api/v1/conversations/{id}/assign/"),
+    ("POST", "/api/v1/conversations/claim_next/"),  # at capacity
     ("POST", "/api/v1/conversations/{id}/snooze/"),
     ("POST", "/api/v1/conversations/{id}/transfer/"),
     ("POST", "/api/v1/conversations/{id}/messages/"),
     ("POST", "/api/v1/conversations/{id}/messages/{message_id}/retry/"),
     ("POST", "/api/v1/prepared-responses/"), ("PUT", "/api/v1/prepared-responses/{id}/"),
     ("PATCH", "/api/v1/prepared-responses/{id}/"),
+    ("POST", "/api/v1/business-hours/"),  # hours exist already: PUT them
+    ("POST", "/api/v1/routing/rules/reorder/"),  # the ids are not the current rules
+    ("POST", "/api/v1/conversations/{id}/hand-to-speaker/"),  # nobody speaks it, full
+    ("POST", "/api/v1/transfers/{id}/accept/"), ("POST", "/api/v1/transfers/{id}/decline/"),
 }
 
 
@@ -34,6 +39,9 @@ CONFLICTS = {
 NOT_FOUND_IN_BODY = {
     ("POST", "/api/v1/invitations/"), ("POST", "/api/v1/teams/"),
     ("POST", "/api/v1/prepared-responses/"),
+    ("POST", "/api/v1/business-hours/"), ("POST", "/api/v1/business-hours/closures/"),
+    ("POST", "/api/v1/routing/rules/"),
+    ("POST", "/api/v1/routing/simulate/"),  # the account
 }
 
 

@@ -14,7 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import BrandClosure, BusinessHours
 from accounts.services import api_key_create
-from messaging.models import Message, PreparedResponse
+from messaging.models import Mention, Message, PreparedResponse
+from routing.models import ResponseBreach, RoutingRule, Transfer
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,9 @@ HTML_ROUTES = [
     ("/business-hours/teams/{team}/", ["get", "post"]),
     ("/business-hours/{hours}/remove/", ["post"]),
     ("/business-hours/closures/{closure}/remove/", ["post"]),
+    ("/routing/rules/{rule}/edit/", ["get", "post"]),
+    ("/routing/rules/{rule}/delete/", ["get", "post"]),
+    ("/routing/rules/{rule}/move/", ["post"]),
 ]
 API_ROUTES = [
     ("/api/v1/accounts/{account}/", ["get", "patch", "put"]),
@@ -49,6 +53,20 @@ API_ROUTES = [
     ("/api/v1/conversations/{conversation}/media/{message}/", ["get"]),
     ("/api/v1/conversations/{conversation}/messages/{message}/retry/", ["post"]),
     ("/api/v1/prepared-responses/{prepared}/", ["get", "patch", "put", "delete"]),
+    ("/api/v1/routing/rules/{rule}/", ["get", "patch", "put", "delete"]),
+    ("/api/v1/routing/rules/{rule}/move/", ["post"]),
+    ("/api/v1/routing/targets/{team}/", ["get", "patch", "put"]),
+    ("/api/v1/business-hours/{hours}/", ["get", "patch", "put", "delete"]),
+    ("/api/v1/business-hours/closures/{closure}/", ["get", "delete"]),
+    ("/api/v1/conversations/{conversation}/transfer-paths/", ["get"]),
+    ("/api/v1/conversations/{conversation}/transfers/", ["get"]),
+    ("/api/v1/conversations/{conversation}/hand-to-speaker/", ["post"]),
+    ("/api/v1/conversations/{conversation}/timeline/", ["get"]),
+    ("/api/v1/transfers/{transfer}/", ["get"]),
+    ("/api/v1/transfers/{transfer}/accept/", ["post"]),
+    ("/api/v1/transfers/{transfer}/decline/", ["post"]),
+    ("/api/v1/breaches/{breach}/", ["get"]),
+    ("/api/v1/mentions/{mention}/end/", ["post"]),
 ]
 # Routes whose id is not a tenant object (or that have no id), with the reason.
 NOT_OBJECT_ROUTES = {
@@ -74,7 +92,26 @@ def _ids(data: dict, brand: str) -> dict:
                                          week=[[(540, 1080)]] * 7)
     closure = BrandClosure.objects.create(brand=data[f"brand_{brand}"], name="sweep refit",
                                           starts_on=date(2026, 1, 1), ends_on=date(2026, 1, 2))
+    team = data[f"team_{brand}"]
+    rule = RoutingRule.objects.create(brand=data[f"brand_{brand}"], name="sweep rule",
+                                      action="team", team=team)
+    transfer = Transfer.objects.create(brand=data[f"brand_{brand}"], conversation=conversation,
+                                       kind="team", to_team=team, note="sweep")
+    breach = ResponseBreach.objects.create(
+        brand=data[f"brand_{brand}"], conversation=conversation, team=team, kind="first",
+        target_minutes=5, waiting_since=conversation.opened_at, due_at=conversation.opened_at,
+    )
+    note = Message.objects.create(
+        brand=data[f"brand_{brand}"], conversation=conversation,
+        account=conversation.channel_account, direction="note", content="@sweep",
+    )
+    mention = Mention.objects.create(brand=data[f"brand_{brand}"], conversation=conversation,
+                                     note=note, member=member)
     return {
+        "rule": rule.pk,
+        "transfer": transfer.pk,
+        "breach": breach.pk,
+        "mention": mention.pk,
         "hours": hours.pk,
         "closure": closure.pk,
         "account": data[other].pk,

@@ -55,10 +55,24 @@
     transferOpener: null,
     // Where the open transfer dialog may hand the conversation (names for the confirmation).
     transferTargets: null,
+    // Transfers waiting for my answer (`/api/v1/transfers/`), and those I sent this
+    // session by id, until I dismiss their answer.
+    incoming: [],
+    sent: new Map(),
     // The first counts decide the box the console opens on (`openingBox`), unless the
     // agent chose one first.
     opened: false,
     boxChosen: false,
+    // My open mentions (`/api/v1/mentions/`): the Mentioned box, and the Done button on a
+    // conversation I read because a colleague mentioned me.
+    mentions: [],
+    // Whom a note may mention (loaded on the first "@"), and those picked for this note.
+    candidates: null,
+    noteMentions: new Map(),
+    // The open conversation's timeline (routing decisions and transfers), and which tab
+    // shows: the messages or the timeline.
+    timeline: [],
+    tab: "thread",
   };
 
   // -- helpers --------------------------------------------------------------------------
@@ -196,6 +210,7 @@
     for (const team of cfg.teams) list.push({ id: `team:${team.id}`, name: team.name });
     list.push({ id: "all", name: T.box_all });
     list.push({ id: "snoozed", name: T.box_snoozed });
+    list.push({ id: "mentioned", name: T.box_mentioned });
     return list;
   }
 
@@ -209,9 +224,13 @@
           "data-testid": `box-${box.id}`,
           "aria-current": String(state.box === box.id),
           onclick: () => chooseBox(box.id),
-        }, [el("span", { text: box.name }), el("span", { class: "c-count", text: state.counts[box.id] ?? "·" })]),
+        }, [el("span", { text: box.name }), el("span", { class: "c-count", text: boxCount(box.id) })]),
       ),
     );
+  }
+
+  function boxCount(id) {
+    return id === "mentioned" ? state.mentions.length : state.counts[id] ?? "·";
   }
 
   function chooseBox(box) {
@@ -281,6 +300,10 @@
   }
 
   async function loadList() {
+    if (state.box === "mentioned") {
+      await loadMentions();
+      return;
+    }
     const params = Object.assign({ box: state.box, page_size: 100 }, state.filters);
     const mine = ticket("list");
     let data;
@@ -335,7 +358,8 @@
 
   // The box's order, said above it: the server's (`conversation_list`).
   function renderOrder() {
-    $("c-order").textContent = state.box === "snoozed" ? T.order_snoozed : T.order_waiting;
+    const order = { snoozed: T.order_snoozed, mentioned: "" }[state.box];
+    $("c-order").textContent = order === undefined ? T.order_waiting : order;
   }
 
   // An empty Mine box says what waits in Unassigned, as a way there.
@@ -367,6 +391,34 @@
 
   // Marks under the name: the reply window closing soon (the server says when, within
   // two hours), and when a snoozed conversation comes back.
+  // A response target (`response_due_at`) close or past: "Due in 4 min" from
+  // `warn_before_minutes` before it, "Overdue 12 min" after. Re-evaluated each minute.
+  function dueFlag(iso, testid) {
+    if (!iso) return null;
+    const left = (Date.parse(iso) - Date.now()) / 60000;
+    if (left > (cfg.warn_before_minutes || 0)) return null;
+    const breached = left < 0;
+    const text = breached
+      ? fmt(T.overdue, { time: duration(Math.max(1, Math.floor(-left))) })
+      : fmt(T.due_in, { time: duration(Math.ceil(left)) });
+    const level = breached ? "breached" : "near";
+    return el("span", {
+      class: `c-due ${level}`, "data-testid": testid, "data-due": level,
+      title: fmt(T.due_title, { time: timeOf(iso) }), text,
+    });
+  }
+
+  function renderDue() {
+    const box = $("c-due");
+    const convo = state.convo;
+    const flag = convo && convo.status !== "resolved" ? dueFlag(convo.response_due_at, "open-due-flag") : null;
+    box.hidden = !flag;
+    box.className = flag ? flag.className : "c-due";
+    box.textContent = flag ? flag.textContent : "";
+    box.title = flag ? flag.title : "";
+    box.dataset.due = flag ? flag.dataset.due : "";
+  }
+
   function rowBadges(c) {
     const badges = [];
     if (c.window_closing_at) {
@@ -381,6 +433,8 @@
         text: fmt(T.back_at, { time: timeOf(c.snoozed_until) }),
       }));
     }
+    const due = c.status === "resolved" ? null : dueFlag(c.response_due_at, "due-flag");
+    if (due) badges.unshift(due);
     return badges.length ? el("div", { class: "c-badges" }, badges) : null;
   }
 
@@ -389,6 +443,10 @@
     // Which box the rows are (tests wait for it after choosing one).
     list.dataset.box = state.box;
     renderOrder();
+    if (state.box === "mentioned") {
+      renderMentioned();
+      return;
+    }
     if (!state.list.length) {
       list.replaceChildren(emptyBox());
       return;
@@ -425,7 +483,11 @@
   // -- the open conversation ---------------------------------------------------------------
 
   async function openConversation(id) {
-    if (id !== state.currentId) clearImage();
+    if (id !== state.currentId) {
+      clearImage();
+      state.noteMentions.clear();
+      state.timeline = [];
+    }
     state.currentId = id;
     state.chosenPrepared = null;
     $("c-chosen").textContent = "";
@@ -459,6 +521,9 @@
     renderThread();
     renderProfile();
     renderReplyBox();
+    renderMentionEnd();
+    // The timeline follows the conversation: every change to it reloads this.
+    loadTimeline();
   }
 
   // Nothing open: after it went out of sight (a transfer, a 404).
@@ -475,6 +540,9 @@
     renderThread();
     renderProfile();
     renderReplyBox();
+    state.timeline = [];
+    renderTimeline();
+    renderMentionEnd();
     // A transfer dialog for it has nothing left to hand on.
     closeTransfer();
   }
@@ -524,12 +592,14 @@
     const convo = state.convo;
     $("c-title").textContent = convo ? convoName(convo) : T.no_conversation;
     $("c-subtitle").textContent = convo ? [...accountLabels(convo), statusLabel(convo.status), assigneeName(convo)].join(" · ") : "";
-    for (const id of ["c-assign", "c-resolve", "c-snooze", "c-transfer-open"]) $(id).disabled = !convo;
+    renderDue();
+    for (const id of ["c-assign", "c-resolve", "c-snooze", "c-transfer-open", "c-speaker"]) $(id).disabled = !convo;
     if (convo) {
       $("c-assign").disabled = Boolean(convo.assignee && convo.assignee.id === cfg.membership_id);
       $("c-resolve").disabled = convo.status === "resolved";
       // A resolved conversation cannot be handed on (the follower's next message reopens it).
       $("c-transfer-open").disabled = convo.status === "resolved";
+      $("c-speaker").disabled = convo.status === "resolved";
     }
     const thread = $("c-thread");
     const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;
@@ -678,7 +748,7 @@
         return;
       }
       if (!text) return;
-      bodies.push({ kind: "note", text });
+      bodies.push(noteBody(text));
     } else {
       if (state.image) {
         const form = new FormData();
@@ -701,6 +771,7 @@
         if (body instanceof FormData) clearImage();
       }
       $("c-text").value = "";
+      state.noteMentions.clear();
       state.chosenPrepared = null;
       $("c-chosen").textContent = "";
       $("c-text").placeholder = $("c-text").dataset.placeholder;
@@ -821,6 +892,212 @@
     }
   }
 
+  // -- private consultation: my mentions, the live toast, @-mentions in a note ----------
+
+  async function loadMentions() {
+    const mine = ticket("mentions");
+    let data;
+    try {
+      data = await api("GET", urlWith(cfg.api.mentions, { page_size: 100 }));
+    } catch (error) {
+      return;
+    }
+    if (mine !== issued.mentions) return;
+    state.mentions = data.results || data;
+    renderBoxes();
+    renderMentionEnd();
+    if (state.box === "mentioned") {
+      // One row per conversation (j / k step through them), newest mention first.
+      const seen = new Set();
+      state.list = state.mentions.filter((m) => !seen.has(m.conversation) && seen.add(m.conversation))
+        .map((m) => ({ id: m.conversation }));
+      renderList();
+    }
+  }
+
+  function renderMentioned() {
+    const list = $("c-list");
+    const rows = state.list.map((row) => state.mentions.find((m) => m.conversation === row.id)).filter(Boolean);
+    if (!rows.length) {
+      list.replaceChildren(el("li", { class: "c-empty", "data-testid": "empty-box", text: T.empty_box }));
+      return;
+    }
+    list.replaceChildren(...rows.map((m) => el("li", {
+      "data-id": m.conversation,
+      "data-testid": "mention-item",
+      "aria-selected": String(m.conversation === state.currentId),
+      tabindex: "-1",
+      onclick: () => openConversation(m.conversation),
+    }, [
+      el("div", { class: "c-row1" }, [el("span", { class: "c-name", text: m.display_name })]),
+      el("div", { class: "c-mentioned-by", text: fmt(T.mentioned_by, { name: m.by || T.a_colleague }) }),
+      el("div", { class: "c-snip" }, [
+        el("span", { class: "c-snip-text", text: m.snippet }),
+        el("time", { class: "c-snip-time", datetime: m.created_at, title: zonedTimeOf(m.created_at), text: timeOf(m.created_at) }),
+      ]),
+    ])));
+  }
+
+  // A colleague mentioned me: a toast says who and what, with a way to the conversation
+  // (which I may read now, while the mention is open).
+  function mentionedLive(event) {
+    $("c-mention-toast-text").textContent = fmt(T.mentioned_you, { name: event.by || T.a_colleague, text: event.snippet });
+    $("c-mention-toast").dataset.conversation = String(event.conversation_id);
+    $("c-mention-toast").hidden = false;
+    loadMentions();
+    soon("list", refreshLists);
+  }
+
+  function openMentioned() {
+    const id = Number($("c-mention-toast").dataset.conversation);
+    $("c-mention-toast").hidden = true;
+    if (id) openConversation(id);
+  }
+
+  function openMention() {
+    return state.mentions.find((m) => m.conversation === state.currentId) || null;
+  }
+
+  function renderMentionEnd() {
+    $("c-mention-end").hidden = !state.convo || !openMention();
+  }
+
+  // Done reading: the mention ends, and the conversation goes unless I see it anyway.
+  async function endMention() {
+    const mention = openMention();
+    if (!mention) return;
+    try {
+      await api("POST", `${cfg.api.mentions}${mention.id}/end/`, {});
+    } catch (error) {
+      toast(error.message);
+      return;
+    }
+    toast(T.mention_ended, true);
+    state.mentions = state.mentions.filter((m) => m.id !== mention.id);
+    renderMentionEnd();
+    refreshLists();
+    loadMentions();
+    loadConversation();
+  }
+
+  // "@" in a private note offers the brand's colleagues; the chosen ones whose "@Name" is
+  // still in the text when it is sent are mentioned.
+  function mentionQuery() {
+    const text = $("c-text");
+    const before = text.value.slice(0, text.selectionStart);
+    const match = /(?:^|\s)@([^\s@]*)$/.exec(before);
+    return match ? match[1] : null;
+  }
+
+  async function suggestMentions() {
+    const results = $("c-mention-results");
+    const query = isNote() && state.convo ? mentionQuery() : null;
+    if (query === null) {
+      results.hidden = true;
+      return;
+    }
+    if (state.candidates === null) {
+      try {
+        state.candidates = await api("GET", cfg.api.mention_candidates);
+      } catch (error) {
+        return;
+      }
+    }
+    const q = query.toLowerCase();
+    const found = state.candidates.filter((c) => c.display_name.toLowerCase().includes(q)).slice(0, 8);
+    results._items = found;
+    results.hidden = false;
+    results.replaceChildren(...(found.length ? found.map((c, i) => el("li", {
+      "data-id": c.id,
+      "data-testid": "mention-candidate",
+      role: "option",
+      "aria-selected": String(i === 0),
+      onmousedown: (e) => { e.preventDefault(); pickMention(c); },
+    }, [c.display_name]))
+      : [el("li", { class: "c-empty", text: T.no_colleague })]));
+  }
+
+  function pickMention(candidate) {
+    const text = $("c-text");
+    const caret = text.selectionStart;
+    const before = text.value.slice(0, caret).replace(/@([^\s@]*)$/, `@${candidate.display_name} `);
+    text.value = before + text.value.slice(caret);
+    text.setSelectionRange(before.length, before.length);
+    state.noteMentions.set(candidate.id, candidate.display_name);
+    $("c-mention-results").hidden = true;
+    text.focus();
+    renderReplyBox();
+  }
+
+  function mentionKeys(event) {
+    const results = $("c-mention-results");
+    if (results.hidden || event.ctrlKey || event.metaKey) return;
+    const items = results._items || [];
+    const nodes = [...results.querySelectorAll("[data-id]")];
+    let index = nodes.findIndex((n) => n.getAttribute("aria-selected") === "true");
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      index = Math.max(0, Math.min(nodes.length - 1, index + (event.key === "ArrowDown" ? 1 : -1)));
+      nodes.forEach((n, i) => n.setAttribute("aria-selected", String(i === index)));
+    } else if ((event.key === "Enter" || event.key === "Tab") && items[index]) {
+      event.preventDefault();
+      pickMention(items[index]);
+    } else if (event.key === "Escape") {
+      event.stopPropagation();
+      results.hidden = true;
+    }
+  }
+
+  function noteBody(text) {
+    const mentions = [...state.noteMentions].filter(([, name]) => text.includes(`@${name}`)).map(([id]) => id);
+    return mentions.length ? { kind: "note", text, mentions } : { kind: "note", text };
+  }
+
+  // -- the timeline: routing decisions and transfers, beside the thread -------------------
+
+  function showTab(tab) {
+    state.tab = tab;
+    $("c-tab-thread").setAttribute("aria-selected", String(tab === "thread"));
+    $("c-tab-timeline").setAttribute("aria-selected", String(tab === "timeline"));
+    $("c-thread").hidden = tab !== "thread";
+    $("c-timeline").hidden = tab !== "timeline";
+    if (tab === "timeline") loadTimeline();
+  }
+
+  async function loadTimeline() {
+    const id = state.currentId;
+    if (!id) return;
+    const mine = ticket("timeline");
+    let data;
+    try {
+      data = await api("GET", conversationUrl(id, "timeline"));
+    } catch (error) {
+      return;
+    }
+    if (mine !== issued.timeline || id !== state.currentId) return;
+    state.timeline = data;
+    renderTimeline();
+  }
+
+  function renderTimeline() {
+    const list = $("c-timeline");
+    list.dataset.shown = String(state.currentId || "");
+    if (!state.currentId) {
+      list.replaceChildren();
+      return;
+    }
+    if (!state.timeline.length) {
+      list.replaceChildren(el("li", { class: "c-empty", text: T.timeline_empty }));
+      return;
+    }
+    list.replaceChildren(...state.timeline.map((entry) => el("li", {
+      class: entry.type, "data-testid": "timeline-entry", "data-type": entry.type, "data-kind": entry.kind,
+    }, [
+      el("time", { datetime: entry.at, title: zonedTimeOf(entry.at), text: timeOf(entry.at) }),
+      el("span", { class: "c-sentence", text: entry.sentence }),
+    ])));
+  }
+
   // -- actions ---------------------------------------------------------------------------
 
   async function act(method, url, body, after) {
@@ -866,15 +1143,88 @@
 
   // -- transfer -----------------------------------------------------------------------------
 
-  // The dialog hands the open conversation to another account of the brand, one of its
-  // teams, or both. The choices come from the API (the brand's accounts and teams, wider
-  // than the member's own queues), loaded each time it opens.
+  // The dialog hands the open conversation to an agent, a team, or another account of the
+  // brand (optionally one of its teams or agents, by one of the paths that work there),
+  // always with a note. The choices come from the API (the brand's accounts, teams and
+  // agents with their presence and load, wider than the member's own queues), loaded each
+  // time it opens; the paths to an account come from its own question.
   function transferOpen() {
     return !$("c-transfer").hidden;
   }
 
   function placeLabel(name, current) {
     return current ? fmt(T.current, { name }) : name;
+  }
+
+  // The account the conversation would be handled by: the one chosen, else its own.
+  function transferAccount(convo) {
+    const chosen = $("c-transfer-account").value;
+    return chosen ? Number(chosen) : convo.handling_account.id;
+  }
+
+  function serves(accounts, accountId) {
+    return accountId === null || !accounts.length || accounts.includes(accountId);
+  }
+
+  function agentLabel(agent) {
+    const presence = T[`presence_${agent.presence}`] || agent.presence;
+    const load = fmt(T.agent_load, { load: agent.load, capacity: agent.capacity });
+    return [agent.name, presence, load].join(" · ");
+  }
+
+  // Teams and agents that can take it: all of the brand's, or with another account
+  // chosen, those who answer for it.
+  function fillTransferChoices(convo) {
+    const targets = state.transferTargets;
+    const accountId = $("c-transfer-account").value ? transferAccount(convo) : null;
+    const names = new Map(targets.accounts.map((a) => [a.id, a.name]));
+    const team = $("c-transfer-team");
+    const keptTeam = team.value;
+    team.replaceChildren(el("option", { value: "", text: T.transfer_no_team }));
+    fillSelect(team, targets.teams.filter((t) => serves(t.accounts, accountId)).map((t) => {
+      const covers = t.accounts.map((id) => names.get(id)).filter(Boolean);
+      const name = covers.length ? `${t.name} (${covers.join(", ")})` : t.name;
+      return { id: t.id, name: placeLabel(name, convo.team && t.id === convo.team.id) };
+    }));
+    if ([...team.options].some((o) => o.value === keptTeam)) team.value = keptTeam;
+    const agent = $("c-transfer-agent");
+    agent.replaceChildren(el("option", { value: "", text: T.transfer_no_agent }));
+    for (const a of targets.agents) {
+      if (a.id === cfg.membership_id || !serves(a.accounts, accountId)) continue;
+      const full = a.load >= a.capacity;
+      agent.append(el("option", {
+        value: a.id, disabled: full, "data-presence": a.presence,
+        text: full ? fmt(T.agent_full, { agent: agentLabel(a) }) : agentLabel(a),
+      }));
+    }
+  }
+
+  // The ways to reach another account (relay, continue, invite), each possible or not
+  // with why; the default is chosen. Within the account there is nothing to choose.
+  async function loadTransferPaths(convo) {
+    const box = $("c-transfer-paths");
+    const list = $("c-transfer-path-list");
+    const chosen = $("c-transfer-account").value;
+    list.replaceChildren();
+    box.hidden = true;
+    if (!chosen || Number(chosen) === convo.handling_account.id) return;
+    let paths;
+    try {
+      paths = await api("GET", urlWith(conversationUrl(convo.id, "transfer-paths"), { account: chosen }));
+    } catch (error) {
+      // Without the answer, relay is the path that always works.
+      paths = [{ path: "relay", possible: true, default: true, why: "" }];
+    }
+    if ($("c-transfer-account").value !== chosen || state.convo !== convo) return;
+    list.replaceChildren(...paths.map((p) => el("label", { class: "c-transfer-path" }, [
+      el("input", {
+        type: "radio", name: "c-transfer-path", value: p.path, "data-testid": `transfer-path-${p.path}`,
+        disabled: !p.possible, checked: p.possible && p.default,
+      }),
+      el("span", { text: T[`path_${p.path}`] || p.path }),
+      p.why ? el("small", { class: "muted", text: p.why }) : null,
+    ])));
+    box.hidden = false;
   }
 
   async function openTransfer() {
@@ -890,24 +1240,27 @@
     // Moved on while the targets loaded, or a second press opened it already.
     if (state.convo !== convo || transferOpen()) return;
     state.transferTargets = targets;
-    const names = new Map(targets.accounts.map((a) => [a.id, a.name]));
     const account = $("c-transfer-account");
     account.replaceChildren(el("option", { value: "", text: T.transfer_keep_account }));
     fillSelect(account, targets.accounts.map((a) => ({
       id: a.id, name: placeLabel(a.name, a.id === convo.handling_account.id),
     })));
-    const team = $("c-transfer-team");
-    team.replaceChildren(el("option", { value: "", text: T.transfer_no_team }));
-    fillSelect(team, targets.teams.map((t) => {
-      const covers = t.accounts.map((id) => names.get(id)).filter(Boolean);
-      const name = covers.length ? `${t.name} (${covers.join(", ")})` : t.name;
-      return { id: t.id, name: placeLabel(name, convo.team && t.id === convo.team.id) };
-    }));
+    $("c-transfer-team").replaceChildren();
+    fillTransferChoices(convo);
+    $("c-transfer-paths").hidden = true;
+    $("c-transfer-path-list").replaceChildren();
     $("c-transfer-note").value = "";
     state.transferOpener = document.activeElement;
     $("c-transfer").hidden = false;
     toast("");
     account.focus();
+  }
+
+  function transferAccountChanged() {
+    const convo = state.convo;
+    if (!convo || !state.transferTargets) return;
+    fillTransferChoices(convo);
+    loadTransferPaths(convo);
   }
 
   function closeTransfer() {
@@ -928,16 +1281,25 @@
     if (!convo || confirm.disabled) return;
     const account = $("c-transfer-account").value;
     const team = $("c-transfer-team").value;
-    if (!account && !team) {
+    const agent = $("c-transfer-agent").value;
+    if (!account && !team && !agent) {
       toast(T.transfer_choose);
       $("c-transfer-account").focus();
       return;
     }
+    if (!$("c-transfer-note").value.trim()) {
+      toast(T.transfer_note_required);
+      $("c-transfer-note").focus();
+      return;
+    }
+    const path = document.querySelector("input[name=c-transfer-path]:checked");
     const body = {
       account: account ? Number(account) : null,
       team: team ? Number(team) : null,
+      agent: agent ? Number(agent) : null,
       note: $("c-transfer-note").value,
     };
+    if (account && path) body.path = path.value;
     const handed = handedTo(convo, body);
     confirm.disabled = true;
     let data;
@@ -956,19 +1318,155 @@
     // Said last: what a moved_away event may have said meanwhile is the same fact.
     toast(handed, true);
     refreshLists();
+    loadTransfers();
     if (data !== null) await loadConversation();
   }
 
-  // The confirmation of a transfer: where it went (the account that handles it now, and
-  // the team), and whether a note went with it (the server keeps it trimmed).
+  // The confirmation of a transfer: where it went (the account that handles it now, the
+  // team, the agent); the note always goes with it.
   function handedTo(convo, body) {
-    const targets = state.transferTargets || { accounts: [], teams: [] };
+    const targets = state.transferTargets || { accounts: [], teams: [], agents: [] };
     const find = (items, id) => (items.find((item) => item.id === id) || {}).name;
     const place = [
       body.account ? find(targets.accounts, body.account) : convo.handling_account.name,
       body.team ? find(targets.teams, body.team) : null,
+      body.agent ? find(targets.agents || [], body.agent) : null,
     ].filter(Boolean).join(" · ");
-    return fmt(body.note.trim() ? T.handed_to_with_note : T.handed_to, { place });
+    return fmt(T.handed_to_with_note, { place });
+  }
+
+  // "Hand to a <language> speaker": one choice, and the server finds the local team's
+  // online speaker with room, else a central team that speaks it (or says nobody can).
+  function handToSpeaker() {
+    const select = $("c-speaker");
+    const language = select.value;
+    select.value = "";
+    const convo = state.convo;
+    if (!convo || !language) return;
+    act("POST", conversationUrl(convo.id, "hand-to-speaker"), { language, note: "" }, async (data) => {
+      toast(fmt(T.handed_to_speaker, { language: T[`speaker_${language}`] || language }), true);
+      loadTransfers();
+      if (data === null) {
+        if (state.currentId === convo.id) closeConversation();
+      } else {
+        await loadConversation();
+      }
+    });
+  }
+
+  // -- transfers waiting for me, and those I sent --------------------------------------
+
+  // Banners: each transfer waiting for my answer ("Transferred to you by Lily: <note>",
+  // Accept / Decline with a reason), and each I sent, until I dismiss its answer. From the
+  // REST API, re-read when a conversation is handed to me or taken, when I hand one on,
+  // and when one I sent is answered (a `transfer` event), and after a resync.
+  async function loadTransfers() {
+    let incoming;
+    let sent;
+    try {
+      [incoming, sent] = await Promise.all([
+        api("GET", cfg.api.transfers),
+        api("GET", urlWith(cfg.api.transfers, { sent: 1 })),
+      ]);
+    } catch (error) {
+      return;
+    }
+    state.incoming = incoming || [];
+    // Waiting ones as the server has them; answered ones stay until dismissed.
+    for (const [id, t] of state.sent) if (t.status === "pending") state.sent.delete(id);
+    for (const t of sent || []) state.sent.set(t.id, t);
+    renderTransfers();
+  }
+
+  function transferPlace(t) {
+    return [t.to_agent && t.to_agent.name, t.to_team && t.to_team.name, t.to_account && t.to_account.name]
+      .filter(Boolean).join(" · ");
+  }
+
+  async function transferChanged(event) {
+    let transfer;
+    try {
+      transfer = await api("GET", `${cfg.api.transfers}${event.transfer_id}/`);
+    } catch (error) {
+      transfer = null;
+    }
+    if (transfer && transfer.by && transfer.by.id === cfg.membership_id) {
+      state.sent.set(transfer.id, transfer);
+    }
+    await loadTransfers();
+    soon("list", refreshLists);
+    if (touches(event)) soon("thread", loadConversation, 60);
+  }
+
+  function sentText(t) {
+    const who = (t.decided_by && t.decided_by.name) || transferPlace(t);
+    if (t.status === "pending") return fmt(T.transfer_waiting, { place: transferPlace(t) });
+    if (t.status === "accepted") return fmt(T.transfer_accepted, { name: who });
+    if (t.status === "declined") {
+      return fmt(t.decline_reason ? T.transfer_declined_why : T.transfer_declined, { name: who, reason: t.decline_reason });
+    }
+    if (t.status === "expired") return fmt(T.transfer_expired, { place: transferPlace(t) });
+    return fmt(T.transfer_status, { place: transferPlace(t), status: t.status });
+  }
+
+  function renderTransfers() {
+    const box = $("c-transfers");
+    const banners = state.incoming.map((t) => {
+      const reason = el("input", { type: "text", class: "c-transfer-reason", "data-testid": "transfer-decline-reason", "aria-label": T.decline_reason, placeholder: T.decline_reason, maxlength: 255, hidden: true });
+      const decline = el("button", {
+        type: "button", class: "c-btn", "data-testid": "transfer-decline", text: T.decline,
+        onclick: () => {
+          if (reason.hidden) {
+            reason.hidden = false;
+            reason.focus();
+            return;
+          }
+          answerTransfer(t, "decline", { reason: reason.value });
+        },
+      });
+      reason.addEventListener("keydown", (e) => {
+        e.stopPropagation();
+        if (e.key === "Enter") answerTransfer(t, "decline", { reason: reason.value });
+      });
+      return el("div", { class: "c-transfer-banner", "data-testid": "transfer-banner", "data-id": t.id, "data-conversation": t.conversation, role: "status" }, [
+        el("span", { class: "c-transfer-text", "data-testid": "transfer-banner-text", text: fmt(T.transferred_to_you, { name: (t.by && t.by.name) || T.a_colleague, note: t.note }) }),
+        el("button", { type: "button", class: "c-btn", "data-testid": "transfer-open", text: T.open, onclick: () => openConversation(t.conversation) }),
+        el("button", { type: "button", class: "button", "data-testid": "transfer-accept", text: T.accept, onclick: () => answerTransfer(t, "accept", {}) }),
+        decline,
+        reason,
+      ]);
+    });
+    const sent = [...state.sent.values()].map((t) => el("div", {
+      class: `c-transfer-sent is-${t.status}`, "data-testid": "transfer-sent", "data-id": t.id, "data-status": t.status, role: "status",
+    }, [
+      el("span", { "data-testid": "transfer-sent-text", text: sentText(t) }),
+      t.status === "pending" ? null : el("button", {
+        type: "button", class: "c-attachment-remove", "aria-label": T.dismiss, title: T.dismiss, text: "×",
+        onclick: () => { state.sent.delete(t.id); renderTransfers(); },
+      }),
+    ]));
+    box.replaceChildren(...banners, ...sent);
+  }
+
+  async function answerTransfer(t, answer, body) {
+    try {
+      await api("POST", `${cfg.api.transfers}${t.id}/${answer}/`, body);
+    } catch (error) {
+      toast(error.message);
+      loadTransfers();
+      return;
+    }
+    state.incoming = state.incoming.filter((other) => other.id !== t.id);
+    renderTransfers();
+    toast(answer === "accept" ? T.transfer_taken : T.transfer_sent_back, true);
+    refreshLists();
+    if (answer === "accept") {
+      state.box = "mine";
+      renderBoxes();
+      await openConversation(t.conversation);
+    } else if (state.currentId === t.conversation) {
+      closeConversation();
+    }
   }
 
   // A modal dialog: Escape closes it, Tab stays inside, and the console's single-key
@@ -980,8 +1478,8 @@
     } else if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       submitTransfer(event);
     } else if (event.key === "Tab") {
-      const focusable = [...$("c-transfer").querySelectorAll("select, textarea, button")]
-        .filter((node) => !node.disabled);
+      const focusable = [...$("c-transfer").querySelectorAll("select, textarea, button, input")]
+        .filter((node) => !node.disabled && node.offsetParent !== null);
       const first = focusable[0];
       const last = focusable[focusable.length - 1];
       if (event.shiftKey && document.activeElement === first) {
@@ -1004,11 +1502,13 @@
   function refreshLists() {
     loadCounts();
     loadList();
+    if (state.box !== "mentioned") loadMentions();
   }
 
   function reloadAll() {
     refreshLists();
     loadConversation();
+    loadTransfers();
   }
 
   // -- the websocket ---------------------------------------------------------------------
@@ -1115,6 +1615,14 @@
         }
         soon("list", refreshLists);
         if (touches(event)) soon("thread", loadConversation, 60);
+        // Handed to my queue, or taken by a colleague: the banners follow.
+        if (event.reason === "transferred" || event.reason === "assigned") soon("transfers", loadTransfers);
+        break;
+      case "transfer":
+        transferChanged(event);
+        break;
+      case "mention":
+        mentionedLive(event);
         break;
       case "presence":
         if (event.membership_id === cfg.membership_id) {
@@ -1222,6 +1730,8 @@
       store(SIGN_KEY, state.sign ? "1" : "0");
     });
     $("c-transfer-open").addEventListener("click", openTransfer);
+    $("c-transfer-account").addEventListener("change", transferAccountChanged);
+    $("c-speaker").addEventListener("change", handToSpeaker);
     $("c-transfer-form").addEventListener("submit", submitTransfer);
     $("c-transfer-cancel").addEventListener("click", closeTransfer);
     $("c-transfer").addEventListener("keydown", transferKeys);
@@ -1239,6 +1749,18 @@
     document.addEventListener("keydown", keys);
     // The window's remaining time counts down on screen.
     setInterval(() => { if (state.convo) renderReplyBox(); }, 30000);
+    // Due and overdue flags change with the clock, not with events.
+    setInterval(() => { renderList(); renderDue(); }, 60000);
+    $("c-tab-thread").addEventListener("click", () => showTab("thread"));
+    $("c-tab-timeline").addEventListener("click", () => showTab("timeline"));
+    $("c-mention-end").addEventListener("click", endMention);
+    $("c-mention-toast-open").addEventListener("click", openMentioned);
+    $("c-mention-toast-close").addEventListener("click", () => { $("c-mention-toast").hidden = true; });
+    $("c-text").addEventListener("input", suggestMentions);
+    $("c-text").addEventListener("keydown", mentionKeys);
+    $("c-text").addEventListener("blur", () => setTimeout(() => { $("c-mention-results").hidden = true; }, 150));
+    $("c-note").addEventListener("change", suggestMentions);
+    $("c-note").parentElement.title = T.mention_hint;
     refreshLists();
     connect();
   }

@@ -13,7 +13,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from accounts.scope import scope_for_membership
-from messaging import services
+from routing.transfers import transfer_create
 from tests.browser.console_support import console_sign_in
 from tests.browser.test_console import asgi_live_server  # noqa: F401 - fixture
 from tests.factories import (
@@ -54,9 +54,9 @@ def test_a_transfer_out_of_sight_drops_the_row_and_closes_the_thread(
         # In a thread of its own: the eager push uses async_to_sync, which Playwright's
         # event loop in this thread would refuse.
         try:
-            services.conversation_transfer(
+            transfer_create(
                 scope=scope_for_membership(admin), conversation=moving, to_account=taikoo,
-                by=admin,
+                note="Moving to Chengdu", by=admin,
             )
         finally:
             connection.close()

@@ -112,6 +112,14 @@ def test_an_agent_signs_a_reply_then_transfers_with_the_keyboard(
     page.keyboard.press("Tab")
     page.keyboard.press("ArrowDown")  # Taikoo Li desk
     expect(page.get_by_test_id("transfer-team")).to_have_value(str(desk.pk))
+    # Another account: the paths there, with relay chosen (the guest does not follow it).
+    expect(page.get_by_test_id("transfer-paths")).to_be_visible()
+    expect(page.get_by_test_id("transfer-path-relay")).to_be_checked()
+    expect(page.get_by_test_id("transfer-path-continue")).to_be_disabled()
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("transfer-agent")).to_be_focused()  # anyone there: the queue
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("transfer-path-relay")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_test_id("transfer-note")).to_be_focused()
     page.keyboard.type(NOTE)

@@ -232,14 +232,20 @@ def test_one_identity_control_and_the_transfer_confirmation(
     page.get_by_test_id("box-all").click()
     page.locator(f"[data-testid=conversation-item][data-id='{guest.pk}']").click()
     expect(page.get_by_test_id("sign-label")).to_have_text("为此回复署名")
-    expect(page.get_by_test_id("sign-preview")).to_have_text("— Lily · Lumen Shanghai Bund")
+    # Handled by Sanlitun now: replies are signed as Sanlitun's, sent through the Bund.
+    expect(page.get_by_test_id("sign-preview")).to_have_text("— Lily · Beijing Sanlitun")
     expect(page.locator("#c-subtitle")).to_contain_text(
         "Beijing Sanlitun · 经由 Lumen Shanghai Bund")
-    # Back to the Bund's queue, without a note.
+    # Back to the Bund's queue: not without a note.
     page.get_by_test_id("transfer").click()
     page.get_by_test_id("transfer-account").select_option(str(w["bund"].pk))
     page.get_by_test_id("transfer-confirm").click()
-    expect(page.get_by_test_id("toast")).to_have_text("已转接至 Lumen Shanghai Bund")
+    expect(page.get_by_test_id("toast")).to_have_text(
+        "请给接收方写备注：转接的原因以及客人的需要。")
+    page.get_by_test_id("transfer-note").fill("客人想回外滩店")
+    page.get_by_test_id("transfer-confirm").click()
+    expect(page.get_by_test_id("toast")).to_have_text(
+        "已转接至 Lumen Shanghai Bund，并附上你的说明")
     page.screenshot(path=str(artifacts / "console-triage-transferred-zh.png"))
     guest.refresh_from_db()
     assert (guest.handling_account_id, guest.team_id) == (w["bund"].pk, None)

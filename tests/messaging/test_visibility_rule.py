@@ -9,15 +9,18 @@ readers must all say the same thing, and that must be what the rule says.
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from accounts.scope import scope_for_membership
 from messaging import services
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, Mention, Message
 from messaging.selectors import conversation_counts, conversation_list
+from routing import assignment
 from routing.realtime import audience, former_audience
 from routing.selectors import messages_missed
+from routing.transfers import transfer_create
 from tests.factories import make_account, make_brand, make_conversation, make_member, make_team
 
 pytestmark = pytest.mark.django_db
@@ -94,14 +97,14 @@ def test_in_a_team_queue(brand) -> None:
 
 def test_assigned_to_an_agent(brand) -> None:
     scope = scope_for_membership(brand["people"]["admin"])
-    services.conversation_assign(scope=scope, conversation=brand["conversation"],
+    assignment.conversation_assign(scope=scope, conversation=brand["conversation"],
                                  assignee=brand["people"]["assignee"])
     assert _who_sees(brand, APIClient()) == ALWAYS | {"booking_agent", "assignee"}
 
 
 def test_the_assignee_keeps_sight_when_the_account_is_no_longer_theirs(brand) -> None:
     people = brand["people"]
-    services.conversation_assign(scope=scope_for_membership(people["admin"]),
+    assignment.conversation_assign(scope=scope_for_membership(people["admin"]),
                                  conversation=brand["conversation"], assignee=people["assignee"])
     people["assignee"].accounts.set([brand["bund"]])
     assert "assignee" in _who_sees(brand, APIClient())
@@ -110,10 +113,11 @@ def test_the_assignee_keeps_sight_when_the_account_is_no_longer_theirs(brand) ->
 def test_transferred_between_teams(brand, announced) -> None:
     people = brand["people"]
     admin = scope_for_membership(people["admin"])
-    services.conversation_transfer(scope=admin, conversation=brand["conversation"],
-                                   to_team=brand["reservations"], by=people["admin"])
-    services.conversation_transfer(scope=admin, conversation=brand["conversation"],
-                                   to_team=brand["concierge"], by=people["admin"])
+    transfer_create(scope=admin, conversation=brand["conversation"],
+                    to_team=brand["reservations"], note="Reservations first",
+                    by=people["admin"])
+    transfer_create(scope=admin, conversation=brand["conversation"],
+                    to_team=brand["concierge"], note="Then the concierge", by=people["admin"])
     seen = _who_sees(brand, APIClient())
     assert seen == ALWAYS | {"booking_agent", "assignee", "concierge_member"}
     conversation = Conversation.objects.get(pk=brand["conversation"].pk)
@@ -125,9 +129,9 @@ def test_transferred_between_teams(brand, announced) -> None:
 
 def test_transferred_between_accounts(brand, announced) -> None:
     people = brand["people"]
-    services.conversation_assign(scope=scope_for_membership(people["admin"]),
+    assignment.conversation_assign(scope=scope_for_membership(people["admin"]),
                                  conversation=brand["conversation"], assignee=people["assignee"])
-    services.conversation_transfer(
+    transfer_create(
         scope=scope_for_membership(people["assignee"]), conversation=brand["conversation"],
         to_account=brand["bund"], to_team=brand["concierge"], note="Airport pick-up at 18:00",
         by=people["assignee"],
@@ -147,13 +151,24 @@ def test_nobody_is_given_a_conversation_they_could_not_see(brand) -> None:
 
     people = brand["people"]
     with pytest.raises(NoAssignee):
-        services.conversation_assign(scope=scope_for_membership(people["admin"]),
+        assignment.conversation_assign(scope=scope_for_membership(people["admin"]),
                                      conversation=brand["conversation"],
                                      assignee=people["bund_agent"])
     # Once it is in the Reservations queue, that team's member may hold it.
     Conversation.objects.filter(pk=brand["conversation"].pk).update(team=brand["reservations"])
-    services.conversation_assign(scope=scope_for_membership(people["admin"]),
+    assignment.conversation_assign(scope=scope_for_membership(people["admin"]),
                                  conversation=brand["conversation"],
                                  assignee=people["reservations_member"])
     assert Conversation.objects.get(pk=brand["conversation"].pk).assignee == people[
         "reservations_member"]
+
+
+def test_mentioned_in_a_private_note(brand) -> None:
+    people = brand["people"]
+    services.message_note(scope=scope_for_membership(people["admin"]),
+                          conversation=brand["conversation"], text="@bund can you help?",
+                          by=people["admin"], mentions=[people["bund_agent"]])
+    # Ground 5: the consulted colleague reads it in every reader, while the mention is open.
+    assert _who_sees(brand, APIClient()) == ALWAYS | {"booking_agent", "assignee", "bund_agent"}
+    Mention.objects.update(ended_at=timezone.now())
+    assert _who_sees(brand, APIClient()) == ALWAYS | {"booking_agent", "assignee"}

@@ -14,6 +14,7 @@ from django.test import Client
 from accounts.scope import scope_for_membership
 from messaging import services
 from messaging.models import Conversation, Message
+from routing.transfers import transfer_create
 from tests.factories import make_account, make_conversation, make_member, make_team
 from tests.routing.socket_support import close_thread_connections  # noqa: F401 - fixture
 from tests.routing.test_realtime import _close, _open, _settled, _world
@@ -59,7 +60,7 @@ async def test_an_account_transfer_tells_the_old_team_and_account_it_moved_away(
 
     # To Chengdu Taikoo Li's queue: neither the Bund's agent nor the Bund desk sees it there.
     taikoo = await sync_to_async(lambda: w["taikoo_agent"].accounts.get())()
-    await sync_to_async(services.conversation_transfer)(
+    await sync_to_async(transfer_create)(
         scope=admin_scope, conversation=w["conversation"], to_account=taikoo,
         note="Guest is moving to Chengdu tomorrow", by=w["admin"],
     )

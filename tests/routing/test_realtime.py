@@ -31,10 +31,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from accounts.models import Membership
 from accounts.scope import scope_for_membership
 from config.asgi import application
-from messaging import services
 from messaging.ingest import inbound_ingest
 from messaging.models import Conversation
 from messaging.selectors import conversation_queryset
+from routing.assignment import conversation_assign
 from routing.consumers import SOCKETS_KEY, ConsoleConsumer
 from routing.events import CONSOLE_EVENT, agent_group, brand_group
 from routing.layers import stream_send
@@ -182,7 +182,7 @@ async def test_an_assignment_reaches_a_team_member_who_does_not_serve_the_accoun
     team_screen, taikoo_screen = await _open(w["team_agent"]), await _open(w["taikoo_agent"])
 
     admin_scope = await sync_to_async(scope_for_membership)(w["admin"])
-    await sync_to_async(services.conversation_assign)(
+    await sync_to_async(conversation_assign)(
         scope=admin_scope, conversation=conversation, assignee=w["team_agent"])
 
     (event,) = await _settled(team_screen, w["team_agent"])

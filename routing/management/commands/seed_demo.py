@@ -35,7 +35,7 @@ PLATFORM = {
 USERS = [
     # email, name, role, served appids (empty = all), languages, display name
     ("owner@lumen.demo", "Olivia Owner", Role.OWNER, [], ["en", "zh-hans"], "Olivia"),
-    ("admin@lumen.demo", "Adam Admin", Role.ADMIN, [], ["en", "zh-hans"], "Adam"),
+    ("admin@lumen.demo", "Adam Admin", Role.ADMIN, [], ["en", "zh-hans", "zh-hant"], "Adam"),
     ("manager@lumen.demo", "Mei Manager", Role.MANAGER,
      ["wx1a2b3c4d5e6f7002", "wx1a2b3c4d5e6f7003"], ["zh-hans", "en"], "Mei"),
     ("agent@lumen.demo", "Lily Agent", Role.AGENT, ["wx1a2b3c4d5e6f7002"], ["zh-hans", "en"],
@@ -70,7 +70,7 @@ class Command(BaseCommand):
         teams = {
             "Bund front desk": (["wx1a2b3c4d5e6f7002"], ["zh-hans", "en"], False),
             "Sanlitun concierge": (["wx1a2b3c4d5e6f7003"], ["zh-hans", "en"], False),
-            "Central care": ([], ["zh-hans", "en", "ja"], True),
+            "Central care": ([], ["en", "zh-hans", "zh-hant"], True),
         }
         for team_name, (appids, langs, central) in teams.items():
             team, _ = Team.objects.update_or_create(
@@ -95,6 +95,9 @@ class Command(BaseCommand):
 
         prepared = seed_prepared_responses(brand)
         self.stdout.write(f"Prepared responses: {prepared}")
+        from routing.demo import seed_routing
+
+        self.stdout.write(f"Routing rules: {seed_routing(brand)}")
         platform, created = PlatformApp.objects.get_or_create(
             component_appid=PLATFORM["component_appid"],
             defaults={k: v for k, v in PLATFORM.items() if k != "component_appid"},

@@ -1,4 +1,4 @@
-"""Assignment, claim next, resolve and snooze."""
+"""Assignment, claim next (moved from messaging with the services), resolve and snooze."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from accounts.services import api_key_create
 from messaging import services
 from messaging.errors import NoAssignee
 from messaging.models import Conversation
+from routing import assignment
 from tests.factories import make_account, make_brand, make_conversation, make_member, make_team
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_a_manager_assigns_to_an_agent_who_serves_the_account(two_brands, announ
     convo = two_brands["conversation_a"]  # on a1
     agent = make_member(brand=two_brands["brand_a"], accounts=[two_brands["a1"]])
     scope = scope_for_membership(two_brands["manager_a"])
-    services.conversation_assign(scope=scope, conversation=convo, assignee=agent)
+    assignment.conversation_assign(scope=scope, conversation=convo, assignee=agent)
     convo.refresh_from_db()
     assert convo.assignee == agent
     [(name, payload)] = announced
@@ -42,7 +43,7 @@ def test_nobody_gets_a_conversation_of_an_account_they_do_not_serve(two_brands) 
     convo = two_brands["conversation_a"]  # a1; agent_a serves a2 only
     scope = scope_for_membership(two_brands["admin_a"])
     with pytest.raises(NoAssignee):
-        services.conversation_assign(scope=scope, conversation=convo,
+        assignment.conversation_assign(scope=scope, conversation=convo,
                                      assignee=two_brands["agent_a"])
     convo.refresh_from_db()
     assert convo.assignee is None
@@ -51,7 +52,7 @@ def test_nobody_gets_a_conversation_of_an_account_they_do_not_serve(two_brands) 
 def test_a_member_of_another_brand_is_never_an_assignee(two_brands) -> None:
     scope = scope_for_membership(two_brands["admin_a"])
     with pytest.raises(NoAssignee):
-        services.conversation_assign(scope=scope, conversation=two_brands["conversation_a"],
+        assignment.conversation_assign(scope=scope, conversation=two_brands["conversation_a"],
                                      assignee=two_brands["admin_b"])
 
 
@@ -61,25 +62,25 @@ def test_agents_take_conversations_themselves_and_only_themselves(two_brands) ->
     agent, colleague = two_brands["agent_a"], make_member(brand=brand, accounts=[a2])
     scope = scope_for_membership(agent)
     with pytest.raises(RoleRequired):
-        services.conversation_assign(scope=scope, conversation=convo, assignee=colleague)
-    services.conversation_assign(scope=scope, conversation=convo, assignee=agent)
+        assignment.conversation_assign(scope=scope, conversation=convo, assignee=colleague)
+    assignment.conversation_assign(scope=scope, conversation=convo, assignee=agent)
     convo.refresh_from_db()
     assert convo.assignee == agent
     # Let go of one's own: fine. Take a colleague's away: refused.
-    services.conversation_assign(scope=scope, conversation=convo, assignee=None)
+    assignment.conversation_assign(scope=scope, conversation=convo, assignee=None)
     convo.refresh_from_db()
     assert convo.assignee is None
     Conversation.objects.filter(pk=convo.pk).update(assignee=colleague)
     with pytest.raises(RoleRequired):
-        services.conversation_assign(scope=scope, conversation=convo, assignee=None)
+        assignment.conversation_assign(scope=scope, conversation=convo, assignee=None)
     with pytest.raises(RoleRequired):
-        services.conversation_assign(scope=scope, conversation=convo, assignee=agent)
+        assignment.conversation_assign(scope=scope, conversation=convo, assignee=agent)
 
 
 def test_an_agent_cannot_touch_a_conversation_outside_their_scope(two_brands) -> None:
     scope = scope_for_membership(two_brands["agent_a"])  # serves a2; conversation_a is a1
     with pytest.raises(NotInScope):
-        services.conversation_assign(scope=scope, conversation=two_brands["conversation_a"],
+        assignment.conversation_assign(scope=scope, conversation=two_brands["conversation_a"],
                                      assignee=two_brands["agent_a"])
     with pytest.raises(NotInScope):
         services.conversation_resolve(scope=scope, conversation=two_brands["conversation_b"])
@@ -101,9 +102,9 @@ def test_claim_next_takes_the_longest_waiting_of_my_queues(two_brands, announced
     make_conversation(account=a2, waiting_since=_ago(70), status="snoozed")
     scope = scope_for_membership(agent)
 
-    assert services.conversation_claim_next(scope=scope) == older_team
-    assert services.conversation_claim_next(scope=scope) == newer_mine
-    assert services.conversation_claim_next(scope=scope) is None
+    assert assignment.conversation_claim_next(scope=scope) == older_team
+    assert assignment.conversation_claim_next(scope=scope) == newer_mine
+    assert assignment.conversation_claim_next(scope=scope) is None
     assert set(Conversation.objects.filter(assignee=agent)) == {older_team, newer_mine}
     assert [n for n, _p in announced] == ["conversation.assigned"] * 2
 
@@ -111,7 +112,7 @@ def test_claim_next_takes_the_longest_waiting_of_my_queues(two_brands, announced
 def test_claim_next_needs_a_member(two_brands) -> None:
     key, _raw = api_key_create(brand=two_brands["brand_a"], name="integration")
     with pytest.raises(InvalidInput):
-        services.conversation_claim_next(scope=scope_for_api_key(key))
+        assignment.conversation_claim_next(scope=scope_for_api_key(key))
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def test_an_agent_mid_claim_is_skipped_not_waited_for(queue: dict) -> None:
     thread = _in_thread(first_claim_in_progress)
     assert locked.wait(10)
     try:
-        claimed = services.conversation_claim_next(scope=scope_for_membership(second_agent))
+        claimed = assignment.conversation_claim_next(scope=scope_for_membership(second_agent))
     finally:
         release.set()
         thread.join(10)
@@ -168,7 +169,7 @@ def test_two_agents_claiming_at_once_never_get_the_same_conversation(queue: dict
     def claimer(agent) -> None:  # noqa: ANN001
         scope = scope_for_membership(agent)
         start.wait(10)
-        while (convo := services.conversation_claim_next(scope=scope)) is not None:
+        while (convo := assignment.conversation_claim_next(scope=scope)) is not None:
             claims[agent.pk].append(convo.pk)
 
     threads = [_in_thread(lambda a=a: claimer(a)) for a in queue["agents"]]
