@@ -46,3 +46,7 @@ def time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
         groups.setdefault(region, []).append((name, name))
     other = groups.pop("", [])
     return [*groups.items(), (str(_("Other")), other)]
+
+
+# The API's choice of zones, named once for the schema (`ENUM_NAME_OVERRIDES`).
+TIME_ZONE_CHOICES = sorted(time_zone_names())

@@ -360,6 +360,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several fields share (and tell apart the sets that
+    # share a field name), so the schema names each enum once.
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "messaging.prepared.LANGUAGES",
+        "TeamLanguageEnum": "accounts.forms.LANGUAGE_CHOICES",
+        "TimeZoneEnum": "accounts.time_zones.TIME_ZONE_CHOICES",
+        "AccountKindEnum": "accounts.models.OfficialAccount.Kind",
+        "TransferPathEnum": ["relay", "continue", "invite"],
+    },
 }
 
 # Production hardening; DEBUG=0 turns it on, each knob can still be set by env.

@@ -14,12 +14,12 @@ from messaging.selectors import conversation_queryset
 from routing.models import ResponseBreach
 
 
-class _Ref(serializers.Serializer):
+class _BreachRef(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class _AssigneeRef(serializers.Serializer):
+class _BreachAssigneeRef(serializers.Serializer):
     id = serializers.IntegerField()
     display_name = serializers.SerializerMethodField()
 
@@ -30,9 +30,9 @@ class _AssigneeRef(serializers.Serializer):
 class BreachSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text="first or next (response)")
     conversation = serializers.IntegerField(source="conversation_id", read_only=True)
-    account = _Ref(allow_null=True, help_text="the account that handled the conversation")
-    team = _Ref(allow_null=True)
-    assignee = _AssigneeRef(allow_null=True, help_text="who held it when the target passed")
+    account = _BreachRef(allow_null=True, help_text="the account that handled the conversation")
+    team = _BreachRef(allow_null=True)
+    assignee = _BreachAssigneeRef(allow_null=True, help_text="who held it when the target passed")
     target_minutes = serializers.IntegerField(
         read_only=True, help_text="the target, in minutes of business hours")
     waiting_since = serializers.DateTimeField(read_only=True,
