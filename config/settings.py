@@ -125,6 +125,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The embedded SQLite demo cannot enforce "one prepared response per key and language"
 # across NULL accounts (PostgreSQL does, NULLS NOT DISTINCT); the service checks it too.
 _SQLITE = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+if _SQLITE:
+    # The demo's eager tasks write from the batch threads while requests write too: a
+    # transaction takes SQLite's write lock when it begins (IMMEDIATE), so a second
+    # writer waits for it (up to `timeout` seconds) instead of failing at once with
+    # "database is locked" when a read-then-write transaction cannot upgrade its lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20})
 SILENCED_SYSTEM_CHECKS = ["models.W047"] if _SQLITE else []
 AUTH_USER_MODEL = "accounts.User"
 
