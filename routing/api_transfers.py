@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +42,18 @@ def transfer_agents(*, scope: Scope) -> QuerySet[Membership]:
             .order_by("display_name", "user__name", "pk"))
 
 
+class TransferAnswerSerializer(ConversationDetailSerializer):
+    """The conversation after a transfer, and what the agent must know about it."""
+
+    transfer_notice = serializers.CharField(
+        read_only=True, help_text="a sentence for the agent, e.g. that the target account "
+        "has no reply window open and the guest was asked to write there; empty: nothing")
+
+    class Meta(ConversationDetailSerializer.Meta):
+        fields = [*ConversationDetailSerializer.Meta.fields, "transfer_notice"]
+        read_only_fields = fields
+
+
 class ConversationTransferViewSet(ScopedViewSet):
     """Routing's transfer actions on the conversations the requester may see (messaging's
     viewset keeps the list and the details)."""
@@ -52,16 +64,19 @@ class ConversationTransferViewSet(ScopedViewSet):
     def scoped_queryset(self, scope: Scope) -> QuerySet:
         return selectors.conversation_list(scope=scope)
 
-    def _detail(self, conversation: Conversation) -> Response:
-        """The conversation after the change; 204 when it left the requester's sight."""
+    def _detail(self, conversation: Conversation, *, notice: str = "") -> Response:
+        """The conversation after the change; 204 when it left the requester's sight.
+        ``notice``: what the agent must know about the hand-over (a continue without a
+        reply window on the target), as ``transfer_notice``."""
         fresh = selectors.conversation_list(scope=self.scope).filter(pk=conversation.pk).first()
         if fresh is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(ConversationDetailSerializer(
-            fresh, context={**self.get_serializer_context(), "by": self.scope.membership}).data)
+        data = ConversationDetailSerializer(
+            fresh, context={**self.get_serializer_context(), "by": self.scope.membership}).data
+        return Response({**data, "transfer_notice": notice})
 
     @extend_schema(request=TransferSerializer,
-                   responses={200: ConversationDetailSerializer, 204: None})
+                   responses={200: TransferAnswerSerializer, 204: None})
     @action(detail=True, methods=["post"])
     @answers(409)
     def transfer(self, request: Request, pk: str | None = None) -> Response:
@@ -80,11 +95,11 @@ class ConversationTransferViewSet(ScopedViewSet):
             targets["to_team"] = access(selectors.transfer_teams(scope=self.scope), data["team"])
         if data["agent"] is not None:
             targets["to_agent"] = access(transfer_agents(scope=self.scope), data["agent"])
-        transfers.transfer_create(
+        transfer = transfers.transfer_create(
             scope=self.scope, conversation=conversation, path=data["path"], note=data["note"],
             by=self.scope.membership, **targets,
         )
-        return self._detail(conversation)
+        return self._detail(conversation, notice=getattr(transfer, "notice", ""))
 
     @extend_schema(responses=TransferTargetsSerializer)
     @action(detail=False, methods=["get"], url_path="transfer-targets", url_name="targets")

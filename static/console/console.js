@@ -1315,8 +1315,9 @@
     // No content: it left this member's queues (the moved_away event says the same).
     if (data === null && state.currentId === convo.id) closeConversation();
     closeTransfer();
-    // Said last: what a moved_away event may have said meanwhile is the same fact.
-    toast(handed, true);
+    // Said last: what a moved_away event may have said meanwhile is the same fact. What
+    // the agent must know about the hand-over (no reply window there) comes first.
+    toast(data && data.transfer_notice ? `${handed} ${data.transfer_notice}` : handed, true);
     refreshLists();
     loadTransfers();
     if (data !== null) await loadConversation();

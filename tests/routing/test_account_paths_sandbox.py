@@ -227,6 +227,23 @@ def test_continue_without_a_window_there_invites_the_guest_from_the_open_chat(
     assert hotels.texts(hotels.bund, at_bund["openid"]) == [PICK_UP]
 
 
+def test_the_rest_answer_tells_the_agent_when_the_target_has_no_window(
+        hotels: Hotels, client) -> None:  # noqa: ANN001
+    followed, convo = hotels.guest_writes_to_the_flagship(language="en")
+    hotels.follow(hotels.bund, person_id=followed["person_id"])
+    hotels.sandbox.clock.advance(61)
+    Follower.objects.filter(account=hotels.bund).update(
+        short_window_opened_at=timezone.now() - timedelta(minutes=2))
+    client.force_login(hotels.lily.user)
+    answer = client.post(f"/api/v1/conversations/{convo.pk}/transfer/", {
+        "account": hotels.bund.pk, "agent": hotels.concierge.pk, "path": "continue",
+        "note": NOTE}, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["transfer_notice"] == (
+        "No reply window is open on Shanghai Bund hotel: the guest was asked, in this chat, "
+        "to write there; the conversation waits for them.")
+
+
 def _the_code(hotels: Hotels) -> Any:
     [code] = [c for c in hotels.sandbox.state.qrcodes.values()
               if c.appid == hotels.bund.appid]
