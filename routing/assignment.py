@@ -197,7 +197,8 @@ def assign_waiting(*, team_id: int | None, now: datetime | None = None) -> int:
     conversation's language and have room; answers how many were assigned. A conversation
     nobody free speaks for keeps its place while younger ones go. The account queues
     (no team) are not drained: they wait for someone to claim them."""
-    if team_id is None:
+    if team_id is None or not team_queue(team_id).exists():
+        # Most drains (a resolve, an agent back online) find the queue empty: one query.
         return 0
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
@@ -209,15 +210,17 @@ def assign_waiting(*, team_id: int | None, now: datetime | None = None) -> int:
     ensure_states(member_ids)
     assigned = 0
     while True:
-        done = _drain_once(team, member_ids, strategy, now or timezone.now())
+        done, more = _drain_once(team, member_ids, strategy, now or timezone.now())
         assigned += done
-        if not done:
+        if not done or not more:
             return assigned
 
 
-def _drain_once(team: Team, member_ids: list[int], strategy: str, now: datetime) -> int:
+def _drain_once(team: Team, member_ids: list[int], strategy: str,
+                now: datetime) -> tuple[int, bool]:
     """One pass: as many of the oldest waiting conversations as the free members have
-    room for, each to the fairest free speaker."""
+    room for, each to the fairest free speaker. Answers how many were assigned, and
+    whether another pass may find more (the pass filled every free slot it had)."""
     with transaction.atomic():
         states = lock_states(member_ids)
         # Re-read under the lock: presence, team and capacity may have changed meanwhile.
@@ -229,7 +232,7 @@ def _drain_once(team: Team, member_ids: list[int], strategy: str, now: datetime)
                       if m.pk in states]
         free = [c for c in candidates if c.room > 0]
         if not free:
-            return 0
+            return 0, False
         queue = team_queue(team.pk)
         if all(c.member.languages for c in free):
             spoken = {code for c in free for code in c.member.languages}
@@ -247,7 +250,7 @@ def _drain_once(team: Team, member_ids: list[int], strategy: str, now: datetime)
                   strategy=strategy, now=now)
             chosen.load += 1
             done += 1
-    return done
+    return done, len(waiting) == slots
 
 
 def assign_to(*, conversation_id: int, membership_id: int, reason_steps: list[dict]) -> bool:

@@ -112,14 +112,17 @@ def route_conversation(conversation_id: int, *, at: datetime | None = None
             language=decision.language, account_id=conversation.handling_account_id,
             team=decision.team, agent=decision.agent, steps=steps,
         )
-        if conversation.team_id != team_before:
-            announce_conversation("conversation.assigned", conversation)
     if decision.agent is not None and assign_to(
         conversation_id=conversation_id, membership_id=decision.agent.pk,
         reason_steps=[{"step": "rule_agent", "rule": getattr(decision.rule, "pk", None)}],
     ):
         return record
     assign_waiting(team_id=conversation.team_id)
+    if conversation.team_id != team_before and not Conversation.objects.filter(
+            pk=conversation_id, assignee__isnull=False).exists():
+        # Placed in a queue and not taken at once: say where it waits. One taken at once
+        # is announced by its assignment alone, which names the team too.
+        announce_conversation("conversation.assigned", conversation)
     return record
 
 

@@ -57,9 +57,23 @@ def test_a_conversation_goes_to_its_accounts_team_and_to_a_free_agent(world, ann
     assert {"step": "fallback", "to": "account_team", "team": world["local"].pk,
             "team_name": "Flagship desk"} in record.steps
     assert _kinds(convo) == ["routed", "assigned"]
+    # Taken at once: one announcement, naming the team and the agent.
     assert [(n, p["team_id"], p["assignee_id"]) for n, p in announced] == [
-        ("conversation.assigned", world["local"].pk, None),
         ("conversation.assigned", world["local"].pk, lily.pk)]
+
+
+def test_a_conversation_nobody_can_take_is_announced_where_it_waits(world, announced) -> None:
+    from routing.brand_settings import settings_for
+
+    settings = settings_for(world["brand"].pk)
+    settings.overflow = "off"
+    settings.save(update_fields=["overflow"])
+    convo = make_conversation(account=world["flagship"])
+    engine.route_conversation(convo.pk)
+    convo.refresh_from_db()
+    assert (convo.team, convo.assignee) == (world["local"], None)
+    assert [(n, p["team_id"], p["assignee_id"]) for n, p in announced] == [
+        ("conversation.assigned", world["local"].pk, None)]
 
 
 def test_without_a_local_team_it_goes_to_the_central_team(world) -> None:
