@@ -201,7 +201,8 @@ def _run(name: str, command: list[str], env: dict[str, str], logs: Path) -> subp
 
 def start_worker(env: dict[str, str], logs: Path) -> subprocess.Popen:
     return _run("worker", [str(Path(sys.executable).parent / "celery"), "-A", "config",
-                           "worker", "--loglevel", "WARNING", "--concurrency", "4"], env, logs)
+                           "worker", "-Q", "routing,celery", "--loglevel", "WARNING",
+                           "--concurrency", "4"], env, logs)
 
 
 def start_servers(env: dict[str, str], logs: Path, http_port: int, ws_port: int,

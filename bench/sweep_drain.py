@@ -65,7 +65,8 @@ def main() -> None:
     ids = backlog(make_account(brand=make_brand()), args.rows)
 
     worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "routing,celery",
+         "--loglevel", "WARNING",
          "--concurrency", str(args.concurrency), "--without-gossip", "--without-mingle"],
         cwd=ROOT, env={**os.environ, **ENV},
     )

@@ -212,6 +212,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 5,
     "unacked_restore_throttle": 1,
 }
+# Routing's tasks have a queue of their own, so placing a conversation (a follower is
+# waiting) never waits behind a backlog of console pushes or media fetches. Every worker
+# of the Procfile's `worker` consumes both queues; `router` adds workers for routing only.
+CELERY_TASK_ROUTES = {"routing.tasks_assignment.*": {"queue": "routing"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"

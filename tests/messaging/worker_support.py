@@ -38,8 +38,9 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens there
-# The Redis keys of the default queue and of the tasks workers hold unacknowledged.
-BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
+# The Redis keys of the two queues (the default one and routing's) and of the tasks
+# workers hold unacknowledged.
+BROKER_KEYS = ("celery", "routing", "unacked", "unacked_index", "unacked_mutex")
 
 
 def wait_until(what: str, probe: Callable[[], T], timeout: float = 20.0) -> T:
@@ -73,8 +74,8 @@ class Worker:
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo",
-             "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
-             "-n", self.name],
+             "-Q", "routing,celery", "--loglevel=INFO", "--without-heartbeat",
+             "--without-gossip", "--without-mingle", "-n", self.name],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()
