@@ -56,6 +56,10 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def _fail(request: HttpRequest, form: object, exc: DomainError) -> None:
+    show_refusal(form, exc)
+
+
+def show_refusal(form: object, exc: DomainError) -> None:
     """Show a domain error on the form, beside each field it names (at the top when it
     names none); scope errors stay 404, and role errors 403 unless they are about a value
     the member chose (an admin picking "owner"), which the form answers beside that field."""

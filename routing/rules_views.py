@@ -15,24 +15,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
-from accounts.errors import DomainError, InvalidInput, NotInScope, RoleRequired
+from accounts.errors import DomainError, InvalidInput, RoleRequired
 from accounts.scope import Scope, access
 from accounts.views import member_required
+from accounts.views import show_refusal as _show
 from routing import rules_admin
 from routing.brand_settings import settings_for
 from routing.rules_forms import RoutingSettingsForm, RuleForm, TargetsForm
 from routing.serializers_rules import targets_of
-
-
-def _show(form: object, exc: DomainError) -> None:
-    """A service's refusal on the form, beside each field it names; 404 and a plain 403
-    stay what they are."""
-    if isinstance(exc, NotInScope) or (isinstance(exc, RoleRequired) and not exc.fields):
-        raise exc
-    if not exc.fields:
-        form.add_error(None, exc.message)
-    for name, reasons in exc.fields.items():
-        form.add_error(name if name in form.fields else None, reasons)
 
 
 @member_required
