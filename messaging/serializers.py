@@ -14,12 +14,12 @@ from messaging.services import TEXT_LIMIT
 MAX_WAITING_MINUTES = 60 * 24 * 366
 
 
-class _Ref(serializers.Serializer):
+class NamedRef(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class _AssigneeRef(serializers.Serializer):
+class AssigneeRef(serializers.Serializer):
     id = serializers.IntegerField()
     display_name = serializers.SerializerMethodField()
 
@@ -58,12 +58,12 @@ class ConversationSerializer(serializers.ModelSerializer):
     last_message = serializers.SerializerMethodField(
         help_text="the newest message that is not a private note (null when none)"
     )
-    channel_account = _Ref()
-    handling_account = _Ref()
+    channel_account = NamedRef()
+    handling_account = NamedRef()
     follower = _FollowerRef()
-    customer = _Ref(allow_null=True)
-    team = _Ref(allow_null=True)
-    assignee = _AssigneeRef(allow_null=True)
+    customer = NamedRef(allow_null=True)
+    team = NamedRef(allow_null=True)
+    assignee = AssigneeRef(allow_null=True)
     window_closing_at = serializers.SerializerMethodField(
         help_text="when the reply window closes, given only when that is within two hours "
                   "(the console marks the conversation); null otherwise"
@@ -143,7 +143,7 @@ class ConversationDetailSerializer(ConversationSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    account = _Ref()
+    account = NamedRef()
     direction = serializers.CharField(read_only=True, help_text="in, out, note, system")
     status = serializers.CharField(
         read_only=True, help_text="received, queued, sending, sent, failed"

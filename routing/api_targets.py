@@ -11,28 +11,16 @@ from accounts.api_base import ScopedViewSet
 from accounts.api_filters import FilterSet
 from accounts.scope import Scope
 from messaging.selectors import conversation_queryset
+from messaging.serializers import AssigneeRef, NamedRef
 from routing.models import ResponseBreach
-
-
-class _BreachRef(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-class _BreachAssigneeRef(serializers.Serializer):
-    id = serializers.IntegerField()
-    display_name = serializers.SerializerMethodField()
-
-    def get_display_name(self, obj: object) -> str:
-        return obj.display_name or obj.user.get_short_name()
 
 
 class BreachSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text="first or next (response)")
     conversation = serializers.IntegerField(source="conversation_id", read_only=True)
-    account = _BreachRef(allow_null=True, help_text="the account that handled the conversation")
-    team = _BreachRef(allow_null=True)
-    assignee = _BreachAssigneeRef(allow_null=True, help_text="who held it when the target passed")
+    account = NamedRef(allow_null=True, help_text="the account that handled the conversation")
+    team = NamedRef(allow_null=True)
+    assignee = AssigneeRef(allow_null=True, help_text="who held it when the target passed")
     target_minutes = serializers.IntegerField(
         read_only=True, help_text="the target, in minutes of business hours")
     waiting_since = serializers.DateTimeField(read_only=True,

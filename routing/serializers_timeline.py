@@ -4,17 +4,13 @@ from rest_framework import serializers
 
 from messaging.models import Mention
 from messaging.previews import snippet
-
-
-class _TimelineRef(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
+from messaging.serializers import NamedRef
 
 
 class _Ends(serializers.Serializer):
-    account = _TimelineRef(allow_null=True)
-    team = _TimelineRef(allow_null=True)
-    agent = _TimelineRef(allow_null=True)
+    account = NamedRef(allow_null=True)
+    team = NamedRef(allow_null=True)
+    agent = NamedRef(allow_null=True)
 
 
 class TimelineEntrySerializer(serializers.Serializer):
@@ -29,22 +25,22 @@ class TimelineEntrySerializer(serializers.Serializer):
                   "requeued, auto_resolved) or a transfer's (agent, team, account)")
     sentence = serializers.CharField(help_text="what happened, in the reader's language")
     # A decision's
-    rule = _TimelineRef(required=False, allow_null=True, help_text="the rule that decided, by the "
+    rule = NamedRef(required=False, allow_null=True, help_text="the rule that decided, by the "
                 "name it had then (its id may be gone)")
-    team = _TimelineRef(required=False, allow_null=True)
-    account = _TimelineRef(required=False, allow_null=True)
-    agent = _TimelineRef(required=False, allow_null=True)
+    team = NamedRef(required=False, allow_null=True)
+    account = NamedRef(required=False, allow_null=True)
+    agent = NamedRef(required=False, allow_null=True)
     language = serializers.CharField(required=False)
     steps = serializers.ListField(child=serializers.DictField(), required=False)
     # A transfer's
     path = serializers.CharField(required=False, help_text="relay, continue, invite or empty")
     status = serializers.CharField(required=False)
     note = serializers.CharField(required=False)
-    by = _TimelineRef(required=False, allow_null=True)
+    by = NamedRef(required=False, allow_null=True)
     # "from" is a Python keyword: the field is declared below.
     to = _Ends(required=False)
     decided_at = serializers.DateTimeField(required=False, allow_null=True)
-    decided_by = _TimelineRef(required=False, allow_null=True)
+    decided_by = NamedRef(required=False, allow_null=True)
     decline_reason = serializers.CharField(required=False)
 
     def get_fields(self) -> dict:

@@ -6,13 +6,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.serializers import StrictInput
+from messaging.serializers import NamedRef
 from routing.models import Transfer
 from routing.transfers import NOTE_LIMIT, REASON_LIMIT, SPEAKER_LANGUAGES
-
-
-class _TransferRef(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
 
 
 def member_name(member: object) -> str:
@@ -114,7 +110,7 @@ class TransferTargetsSerializer(serializers.Serializer):
     """Where a conversation may be handed: the brand's active accounts, its teams and its
     agents (with presence and load)."""
 
-    accounts = _TransferRef(many=True)
+    accounts = NamedRef(many=True)
     teams = _TransferTeam(many=True)
     agents = _TransferAgent(many=True)
 
@@ -122,11 +118,11 @@ class TransferTargetsSerializer(serializers.Serializer):
 class TransferRecordSerializer(serializers.ModelSerializer):
     """One hand-over: who held it, where it went, why, by which path, how it ended."""
 
-    from_account = _TransferRef(allow_null=True)
-    from_team = _TransferRef(allow_null=True)
+    from_account = NamedRef(allow_null=True)
+    from_team = NamedRef(allow_null=True)
     from_agent = _MemberRef(allow_null=True)
-    to_account = _TransferRef(allow_null=True)
-    to_team = _TransferRef(allow_null=True)
+    to_account = NamedRef(allow_null=True)
+    to_team = NamedRef(allow_null=True)
     to_agent = _MemberRef(allow_null=True)
     by = _MemberRef(allow_null=True)
     decided_by = _MemberRef(allow_null=True)
