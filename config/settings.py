@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "messaging",
     "routing",
     "analytics",
+    # CSV import and export of customers and followers (followers.csv_*): its dry runs.
+    "import_export",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +242,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Response targets (due times, breaches), overflow after waiting and its return,
     # idle conversations resolved.
     "routing-targets": {"task": "routing.tasks_targets.targets_sweep_task", "schedule": 30.0},
+    # The CRM: follower syncs a quota paused go on when the day's budget is back (and a
+    # sync a dead worker left is picked up); behaviour tag rules; the unfollowers' personal
+    # data erased after the brand's retention period.
+    "crm-sync-resume": {"task": "followers.tasks_sync.sync_resume_task", "schedule": 300.0},
+    "crm-behaviour-rules": {"task": "followers.tasks_tags.behaviour_rules_task",
+                            "schedule": 600.0},
+    "crm-retention-erase": {"task": "followers.tasks_campaigns.retention_erase_task",
+                            "schedule": 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

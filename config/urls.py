@@ -8,6 +8,14 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import AccountViewSet, InvitationViewSet, MemberViewSet, TeamViewSet
 from config.env import env_bool
+from followers import (
+    routes_campaigns,
+    routes_identity,
+    routes_segments,
+    routes_sync,
+    routes_tags,
+)
+from messaging import routes_customers, routes_keywords
 from messaging.api import ConversationViewSet, PreparedResponseViewSet
 from routing.api_routes import register as register_routing
 
@@ -27,6 +35,11 @@ router.register("teams", TeamViewSet, basename="team")
 router.register("conversations", ConversationViewSet, basename="conversation")
 router.register("prepared-responses", PreparedResponseViewSet, basename="prepared-response")
 register_routing(router)
+# The CRM's parts, each with its REST resources and its pages under /crm/.
+CRM_PARTS = (routes_sync, routes_identity, routes_tags, routes_campaigns, routes_segments,
+             routes_customers, routes_keywords)
+for _part in CRM_PARTS:
+    _part.register(router)
 
 admin.site.site_header = "Brand Portal operations"
 
@@ -51,6 +64,7 @@ urlpatterns = [
     path("wechat/", include("messaging.urls")),
     path("console/", include("routing.urls")),
     path("routing/", include("routing.admin_urls")),
+    path("crm/", include([page for part in CRM_PARTS for page in part.PAGES])),
     path("", include("accounts.urls")),
 ]
 

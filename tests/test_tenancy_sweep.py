@@ -16,8 +16,18 @@ from accounts.models import BrandClosure, BusinessHours
 from accounts.services import api_key_create
 from messaging.models import Mention, Message, PreparedResponse
 from routing.models import ResponseBreach, RoutingRule, Transfer
+from tests.followers import (
+    sweep_campaigns,
+    sweep_identity,
+    sweep_segments,
+    sweep_sync,
+    sweep_tags,
+)
 
 pytestmark = pytest.mark.django_db
+
+# The CRM's parts each list their own routes and make their own objects.
+CRM_SWEEPS = (sweep_sync, sweep_identity, sweep_tags, sweep_campaigns, sweep_segments)
 
 # (url, methods) with {placeholders} filled from the two_brands dataset.
 HTML_ROUTES = [
@@ -38,6 +48,7 @@ HTML_ROUTES = [
     ("/routing/rules/{rule}/edit/", ["get", "post"]),
     ("/routing/rules/{rule}/delete/", ["get", "post"]),
     ("/routing/rules/{rule}/move/", ["post"]),
+    *[row for sweep in CRM_SWEEPS for row in sweep.HTML_ROUTES],
 ]
 API_ROUTES = [
     ("/api/v1/accounts/{account}/", ["get", "patch", "put"]),
@@ -67,6 +78,7 @@ API_ROUTES = [
     ("/api/v1/transfers/{transfer}/decline/", ["post"]),
     ("/api/v1/breaches/{breach}/", ["get"]),
     ("/api/v1/mentions/{mention}/end/", ["post"]),
+    *[row for sweep in CRM_SWEEPS for row in sweep.API_ROUTES],
 ]
 # Routes whose id is not a tenant object (or that have no id), with the reason.
 NOT_OBJECT_ROUTES = {
@@ -107,7 +119,9 @@ def _ids(data: dict, brand: str) -> dict:
     )
     mention = Mention.objects.create(brand=data[f"brand_{brand}"], conversation=conversation,
                                      note=note, member=member)
+    crm = {key: pk for sweep in CRM_SWEEPS for key, pk in sweep.ids(data, brand).items()}
     return {
+        **crm,
         "rule": rule.pk,
         "transfer": transfer.pk,
         "breach": breach.pk,

@@ -1,0 +1,3 @@
+"""segments models of the CRM (see followers/models.py)."""
+
+__all__: list[str] = []

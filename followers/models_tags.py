@@ -1,0 +1,3 @@
+"""tags models of the CRM (see followers/models.py)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Background work of the CRM's campaigns part (registered through followers/tasks.py)."""
+
+from __future__ import annotations
