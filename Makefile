@@ -39,11 +39,13 @@ demo: install
 	$(PY) manage.py run_demo --host 127.0.0.1 --port 8000
 
 # The tests: PostgreSQL and Redis over real connections, Chromium for the browser tests.
+# Two phases (scripts/test.sh): the bulk on 2 pytest-xdist workers, then the tests marked
+# `serial` alone; PYTEST_ARGS goes to both, and both must pass.
 test: install-test
 	bash scripts/ensure_services.sh
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} \
 	REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	PY=$(PY) bash scripts/test.sh $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check .

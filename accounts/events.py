@@ -105,6 +105,25 @@ class CustomerMerged(TypedDict):
     by_membership_id: int | None  # None: the portal linked them by unionid
 
 
+class CustomerUpdated(TypedDict):
+    """A person changed a customer's profile fields or custom attributes."""
+
+    brand_id: int
+    customer_id: int
+    fields: list[str]  # "name", "phone", "email", "notes", "attributes.<key>"
+    by_membership_id: int | None
+
+
+class CustomerErased(TypedDict):
+    """The retention eraser blanked customers' personal profile fields (followers.erasure);
+    messaging blanks the message contents of their conversations."""
+
+    brand_id: int
+    customer_ids: list[int]
+    follower_ids: list[int]
+    at: str  # ISO 8601
+
+
 class MemberChanged(TypedDict):
     """A member's routing-relevant facts changed: presence, capacity, languages, teams."""
 
@@ -126,6 +145,19 @@ class MentionCreated(TypedDict):
     by_membership_id: int | None
 
 
+class TagChanged(TypedDict):
+    """A brand tag was added to (or removed from) followers, by a person, a rule or a pull
+    from the platform (followers.tags)."""
+
+    brand_id: int
+    tag_id: int
+    tag: str  # the tag's name
+    follower_ids: list[int]
+    source: str  # "portal", "rule" or "wechat"
+    rule_id: int | None
+    by_membership_id: int | None
+
+
 EVENTS: dict[str, type] = {
     "message.created": MessageCreated,
     "message.status": MessageStatus,
@@ -141,8 +173,12 @@ EVENTS: dict[str, type] = {
     # A follower scanned a parametric QR code of an account they already follow (SCAN).
     "follower.scanned": FollowerFact,
     "customer.merged": CustomerMerged,
+    "customer.updated": CustomerUpdated,
+    "customer.erased": CustomerErased,
     "member.changed": MemberChanged,
     "mention.created": MentionCreated,
+    "tag.added": TagChanged,
+    "tag.removed": TagChanged,
 }
 CONVERSATION_EVENTS = tuple(name for name in EVENTS if name.startswith("conversation."))
 

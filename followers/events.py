@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from accounts import events
-from accounts.events import CustomerMerged, FollowerFact
+from accounts.events import CustomerMerged, CustomerUpdated, FollowerFact
 from followers.models import Follower
 
 
@@ -35,5 +35,15 @@ def customer_merged(*, brand_id: int, customer_id: int, merged_customer_id: int,
         "customer_id": customer_id,
         "merged_customer_id": merged_customer_id,
         "follower_ids": sorted(follower_ids),
+        "by_membership_id": by_membership_id,
+    }
+
+
+def customer_updated(*, brand_id: int, customer_id: int, fields: list[str],
+                     by_membership_id: int | None) -> CustomerUpdated:
+    return {
+        "brand_id": brand_id,
+        "customer_id": customer_id,
+        "fields": sorted(fields),
         "by_membership_id": by_membership_id,
     }

@@ -160,7 +160,7 @@ class Follower(models.Model):
     region = models.CharField(_("region"), max_length=64, blank=True)
     remark = models.CharField(_("remark"), max_length=30, blank=True)
     # user/info's sex: 0 unknown (what the platform answers since 2021), 1 male, 2 female
-    gender = models.PositiveSmallIntegerField(_("gender"), default=0)
+    gender = models.PositiveSmallIntegerField(_("gender"), default=0, db_default=0)
     # The campaign code of the follow that brought the follower (the latest follow), kept
     # at follow time since an unfollow event carries no scene.
     qrcode = models.ForeignKey(QRCode, on_delete=models.SET_NULL, null=True, blank=True,

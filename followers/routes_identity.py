@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from rest_framework.routers import BaseRouter
 
-PAGES: list[URLPattern] = []
+from followers import views_identity
+
+PAGES: list[URLPattern] = [
+    path("import/", views_identity.import_page, name="crm_import"),
+    path("export/customers.csv", views_identity.export_customers, name="crm_export_customers"),
+    path("export/followers.csv", views_identity.export_followers, name="crm_export_followers"),
+]
 
 
 def register(router: BaseRouter) -> None:
-    return None
+    from followers.api_identity import CustomerAttributeViewSet, CustomerMergeViewSet
+
+    router.register("customer-merges", CustomerMergeViewSet, basename="crm-customer-merge")
+    router.register("customer-attributes", CustomerAttributeViewSet,
+                    basename="crm-customer-attribute")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 from rest_framework.routers import BaseRouter
 
-PAGES: list[URLPattern] = []
+from followers import views_sync
+
+PAGES: list[URLPattern] = [
+    path("followers/", views_sync.followers_page, name="crm_followers"),
+    path("followers/sync/", views_sync.follower_sync_start_view, name="crm_follower_sync_start"),
+]
 
 
 def register(router: BaseRouter) -> None:
-    return None
+    from followers.api_sync import CrmFollowerSyncViewSet, CrmFollowerViewSet
+
+    router.register("follower-syncs", CrmFollowerSyncViewSet, basename="crm-follower-sync")
+    router.register("followers", CrmFollowerViewSet, basename="crm-follower")

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from accounts import events
 from accounts.models import OfficialAccount
 from followers.events import customer_merged
-from followers.models import Customer, Follower
+from followers.models import Customer, CustomerActivity, Follower
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +65,13 @@ def follower_apply_profile(*, follower: Follower, info: dict[str, Any], at: date
         follower.region = region[:64]
     if info.get("remark"):
         follower.remark = str(info["remark"])[:30]
+    if str(info.get("sex", "")) in ("0", "1", "2"):
+        follower.gender = int(info["sex"])  # 0 unknown (always, since 2021), 1 male, 2 female
     follower.profile_fetched_at = at
     follower.save(
         update_fields=[
             "language", "unionid", "subscribe_scene", "qr_scene", "region", "remark",
-            "profile_fetched_at",
+            "gender", "profile_fetched_at",
         ]
     )
     follower_link_customer(follower=follower)
@@ -116,8 +118,24 @@ def follower_link_customer(*, follower: Follower) -> Customer:
         shared, _created = Customer.objects.get_or_create(
             brand_id=follower.brand_id, unionid=follower.unionid
         )
+    # A person merged the unionid's customer into another (followers.merge): that one.
+    while shared.merged_into_id is not None:
+        shared = Customer.objects.select_for_update().get(pk=shared.merged_into_id)
     if current is not None and current.pk == shared.pk:
         return shared
+    if current is not None:
+        mine = Customer.objects.select_for_update().filter(pk=current.pk).first()
+        if (mine is not None and not _is_placeholder(mine) and mine.merged_into_id is None
+                and not mine.followers.exclude(pk=follower.pk).exists()):
+            # Someone wrote on the follower's own customer (notes, a phone) before its
+            # unionid was known: a merge, audited, so nothing is lost and it can be undone.
+            from followers.merge import customer_merge
+
+            customer_merge(keep=shared, merge=mine, by=None)
+            follower.customer = shared
+            logger.info("follower's customer merged into the brand customer",
+                        extra={"follower_id": follower.pk, "customer_id": shared.pk})
+            return shared
     follower.customer = shared
     follower.save(update_fields=["customer"])
     if current is not None:
@@ -131,6 +149,8 @@ def follower_link_customer(*, follower: Follower) -> Customer:
         # agent may have written on the customer since, and that must not be deleted.
         left = Customer.objects.select_for_update().filter(pk=current.pk).first()
         if left is not None and _is_placeholder(left) and not left.followers.exists():
+            # Its timeline (a follow, a scan) is the person's: it goes with them.
+            CustomerActivity.objects.filter(customer=left).update(customer=shared)
             left.delete()
     logger.info(
         "follower linked to the brand customer",

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from accounts import events
+from followers.campaigns import qrcode_for_scene
 from followers.events import announce_subscribed, announce_unsubscribed, follower_fact_for
-from followers.models import Follower, FollowEvent
+from followers.models import Follower, FollowEvent, QRCode
 from followers.services import follower_upsert
 from followers.window import LONG_FIELDS, SHORT_FIELDS, window_close, window_open
 from messaging.auto_replies import auto_reply_click, auto_reply_welcome
@@ -41,10 +42,11 @@ def _follower(ctx: IngestContext, event: wx.Event, *, subscribed: bool = True) -
 
 
 def _follow_event(ctx: IngestContext, follower: Follower, kind: str, scene: str | None = None,
-                  ticket: str | None = None) -> None:
+                  ticket: str | None = None, qrcode: QRCode | None = None) -> None:
     FollowEvent.objects.create(
         brand_id=ctx.account.brand_id, account=ctx.account, follower=follower, kind=kind,
         scene=(scene or "")[:_SCENE_MAX], ticket=(ticket or "")[:_TICKET_MAX], at=ctx.at,
+        qrcode=qrcode,
     )
 
 
@@ -52,14 +54,19 @@ def _on_subscribe(ctx: IngestContext, event: wx.SubscribeEvent) -> str | None:
     follower = _follower(ctx, event)
     follower.subscribed = True
     follower.subscribed_at = ctx.at
-    changed = ["subscribed", "subscribed_at", *SHORT_FIELDS]
+    changed = ["subscribed", "subscribed_at", "qrcode", *SHORT_FIELDS]
+    # The campaign code of this follow (None for a plain follow, or a scene that is no
+    # campaign's, such as routing's transfer invitations): kept now, since an unfollow
+    # carries no scene (followers.campaigns).
+    qrcode = qrcode_for_scene(account_id=ctx.account.pk, scene=event.scene, ticket=event.ticket)
+    follower.qrcode = qrcode
     if event.scene:
         follower.qr_scene = event.scene[:_QR_MAX]
         follower.subscribe_scene = "ADD_SCENE_QR_CODE"
         changed += ["qr_scene", "subscribe_scene"]
     window_open(follower=follower, trigger="follow", at=ctx.at, save=False)
     follower.save(update_fields=changed)
-    _follow_event(ctx, follower, FollowEvent.Kind.FOLLOW, event.scene, event.ticket)
+    _follow_event(ctx, follower, FollowEvent.Kind.FOLLOW, event.scene, event.ticket, qrcode)
     announce_subscribed(follower, at=ctx.at, qr_scene=event.scene or "")
     return auto_reply_welcome(account=ctx.account, language=follower.language)
 
@@ -99,7 +106,11 @@ def _on_scan(ctx: IngestContext, event: wx.ScanEvent) -> None:
         changed.append("subscribed")
     window_open(follower=follower, trigger="scan", at=ctx.at, save=False)
     follower.save(update_fields=changed)
-    _follow_event(ctx, follower, FollowEvent.Kind.SCAN, event.scene, event.ticket)
+    # A scan by a follower counts for the code's campaign; it does not change which
+    # campaign brought the follower.
+    _follow_event(ctx, follower, FollowEvent.Kind.SCAN, event.scene, event.ticket,
+                  qrcode_for_scene(account_id=ctx.account.pk, scene=event.scene,
+                                   ticket=event.ticket))
     # Routing follows transfer invitations a follower scans (`routing.account_paths`).
     events.announce("follower.scanned",
                     follower_fact_for(follower, at=ctx.at, qr_scene=event.scene or ""))

@@ -22,4 +22,13 @@ def conversations_follow_customer(name: str, payload: CustomerMerged) -> None:
 
 
 def subscribe() -> None:
+    from messaging import customer_merge
+
     events.subscribe("customer.merged", conversations_follow_customer)
+    customer_merge.subscribe()
+    from messaging import keyword_rules  # the CRM's tag rules (keyword and behaviour)
+
+    keyword_rules.subscribe()
+    from messaging import erasure  # the CRM's personal-data eraser: message contents
+
+    erasure.subscribe()

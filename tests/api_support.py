@@ -13,18 +13,30 @@ from accounts.models import (
     Team,
 )
 from accounts.services import api_key_create
+from followers.models import (
+    Campaign,
+    Customer,
+    CustomerAttribute,
+    QRCode,
+    Segment,
+    Tag,
+    TagRule,
+)
 from messaging.models import Conversation, Mention, Message, PreparedResponse
 from routing.models import RoutingRule, RoutingSettings, TeamTargets, Transfer
 
 MODELS = (OfficialAccount, Membership, Team, Invitation, Conversation, Message, PreparedResponse,
           RoutingRule, RoutingSettings, TeamTargets, BusinessHours, BrandClosure, Transfer,
-          Mention)
+          Mention, Customer, CustomerAttribute, Tag, TagRule, Campaign, QRCode, Segment)
 PATH_OBJECTS = {
     "accounts": "account", "members": "member", "teams": "team",
     "conversations": "conversation", "prepared-responses": "prepared",
     "routing/rules": "rule", "routing/targets": "team",
     "business-hours": "hours", "business-hours/closures": "closure",
     "transfers": "transfer", "mentions": "mention",
+    "customers": "customer", "customer-attributes": "attribute", "tags": "tag",
+    "tag-rules": "tag_rule", "campaigns": "campaign", "qrcodes": "qrcode",
+    "segments": "segment",
 }
 
 
@@ -83,7 +95,19 @@ def seed(two_brands: dict) -> dict:
     mention = Mention.objects.create(brand=brand, conversation=conversation, note=note,
                                      member=two_brands["agent_a"])
     _key, raw = api_key_create(brand=brand, name="api tests")
+    customer = conversation.customer or Customer.objects.create(brand=brand)
+    attribute = CustomerAttribute.objects.create(brand=brand, key="size", label="Size")
+    tag = Tag.objects.create(brand=brand, name="api tests")
+    tag_rule = TagRule.objects.create(brand=brand, name="api tests", pattern="hello")
+    campaign = Campaign.objects.create(brand=brand, name="api tests")
+    qrcode = QRCode.objects.create(brand=brand, account=two_brands["a1"], campaign=campaign,
+                                   kind="permanent", scene="api-tests",
+                                   url="http://weixin.qq.com/q/api-tests")
+    segment = Segment.objects.create(brand=brand, name="api tests")
     return {
+        "customer": customer.pk, "attribute": attribute.pk, "tag": tag.pk,
+        "tag_rule": tag_rule.pk, "campaign": campaign.pk, "qrcode": qrcode.pk,
+        "segment": segment.pk,
         "transfer": transfer.pk, "mention": mention.pk,
         "account": two_brands["a1"].pk, "member": two_brands["agent_a"].pk,
         "team": two_brands["team_a"].pk, "conversation": conversation.pk,

@@ -5,6 +5,23 @@ import pytest
 # The platform sandbox and callback receiver fixtures, for tests in every directory.
 pytest_plugins = ["tests.sandbox_fixtures"]
 
+# Tests that cannot share the machine with a second test process: a real Celery worker or
+# broker, a live server, the browser, servers and process pools of their own with timing
+# bounds. They are marked `serial` (here by the fixtures they use, or by a module's
+# pytestmark), and `make test` (scripts/test.sh) runs them alone after the parallel phase.
+SERIAL_FIXTURES = frozenset({
+    "workers", "broker",  # tests/messaging/worker_support.py, test_task_batches, push_task
+    "live_server", "browser", "page",  # pytest-django's live server; tests/browser
+    "private_redis", "gunicorn",  # a redis-server or gunicorn subprocess of the test's own
+})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not serial"` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERIAL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.serial)
+
 # Tests run Celery tasks in-process through the same code paths (JSON-clean payloads),
 # while the cache and the channel layer still use the real Redis.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")

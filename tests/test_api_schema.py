@@ -15,6 +15,11 @@ from tests.api_support import api_schema, operation, operations, request_schema,
 pytestmark = pytest.mark.django_db
 
 CONFLICTS = {
+    # The CRM: one sync at a time per account; names unique per brand.
+    ("POST", "/api/v1/follower-syncs/"),
+    ("POST", "/api/v1/campaigns/"), ("PUT", "/api/v1/campaigns/{id}/"),
+    ("PATCH", "/api/v1/campaigns/{id}/"), ("DELETE", "/api/v1/campaigns/{id}/"),
+    ("POST", "/api/v1/qrcodes/"), ("PATCH", "/api/v1/crm-retention/"),
     ("POST", "/api/v1/accounts/"), ("PUT", "/api/v1/accounts/{id}/"),
     ("PATCH", "/api/v1/accounts/{id}/"), ("PUT", "/api/v1/members/{id}/"),
     ("PATCH", "/api/v1/members/{id}/"), ("DELETE", "/api/v1/members/{id}/"),
@@ -37,6 +42,7 @@ CONFLICTS = {
 
 # Operations whose body names other objects by id: a missing or foreign one is 404.
 NOT_FOUND_IN_BODY = {
+    ("POST", "/api/v1/follower-syncs/"), ("POST", "/api/v1/qrcodes/"),
     ("POST", "/api/v1/invitations/"), ("POST", "/api/v1/teams/"),
     ("POST", "/api/v1/prepared-responses/"),
     ("POST", "/api/v1/business-hours/"), ("POST", "/api/v1/business-hours/closures/"),

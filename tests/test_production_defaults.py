@@ -15,6 +15,10 @@ from django.conf import settings
 from django.core import checks
 from django.core.management import CommandError, call_command
 
+# serial: a parametrize id holds a Fernet key made at import, different in each xdist
+# worker, and xdist refuses workers that collected different tests.
+pytestmark = pytest.mark.serial
+
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "DEBUG": "0",

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='follower',
             name='gender',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='gender'),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, verbose_name='gender'),
         ),
         migrations.CreateModel(
             name='Campaign',

@@ -654,6 +654,11 @@
     const scenes = profile.identities.filter((f) => f.qr_scene);
     panel.replaceChildren(
       el("h2", { "data-testid": "customer-name", text: profile.display_name || convoName(convo) }),
+      // The CRM's customer page (messaging/customer_page.py): every account, the timeline.
+      ...(customer.id ? [el("p", {}, [el("a", {
+        href: panel.dataset.customerUrl.replace("/0/", `/${customer.id}/`),
+        "data-testid": "customer-page-link", text: panel.dataset.customerLink,
+      })])] : []),
       dl([[T.phone, customer.phone], [T.email, customer.email], [T.language, profile.language_name]]),
       el("h3", { text: T.identities }),
       el("ul", { "data-testid": "identities" }, profile.identities.map((f) =>
@@ -1764,6 +1769,9 @@
     $("c-note").parentElement.title = T.mention_hint;
     refreshLists();
     connect();
+    // The customer page's timeline links here as /console/#conversation-<id>.
+    const linked = /^#conversation-(\d+)$/.exec(window.location.hash);
+    if (linked) openConversation(Number(linked[1]));
   }
 
   start();

@@ -27,7 +27,7 @@ from django.utils import timezone
 from accounts.admin_base import ScopedAdmin, SuperuserOnlyAdmin
 from accounts.models import Brand, Membership, PendingAuthorization, PlatformApp, Role, User
 from accounts.services import api_key_create, invitation_create
-from followers.models import FollowEvent, Tag
+from followers.models import Campaign, FollowEvent, QRCode, Tag
 from messaging.models import AutoReply, Inbound, Message, PreparedResponse
 from tests.accounts.admin_support import form_data, staff_login
 from tests.factories import make_member, make_user, owner_scope
@@ -115,7 +115,13 @@ def world(two_brands) -> dict:
             account_ids=[account.pk], by=owner,
         )
         key, _raw = api_key_create(brand=brand, name=f"{word} key", by=owner)
+        campaign = Campaign.objects.create(brand=brand, name=f"{word} campaign")
+        # Related rows a follower's form can name (the QR code that brought it).
+        qrcode = QRCode.objects.create(brand=brand, account=account, campaign=campaign,
+                                       kind="permanent", scene=f"{word}-qr")
         rows = {
+            "followers.campaign": campaign,
+            "followers.qrcode": qrcode,
             "accounts.user": member.user,
             "accounts.brand": brand,
             "accounts.officialaccount": account,

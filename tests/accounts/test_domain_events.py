@@ -81,7 +81,8 @@ def test_subscribing_twice_delivers_once(heard) -> None:
 
 def test_every_declared_shape_is_json_clean() -> None:
     # Subscribers hand payloads to tasks, channel layers and webhooks as they are.
-    allowed = {"int", "str", "bool", "int | None", "str | None", "list[int]"}
+    allowed = {"int", "str", "bool", "int | None", "str | None", "list[int]",
+               "list[str]"}
     for name, shape in events.EVENTS.items():
         for field, kind in shape.__annotations__.items():
             written = getattr(kind, "__forward_arg__", kind)

@@ -6,6 +6,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable
 
+import pytest
 from django.core.cache import cache
 
 from accounts.tokens import CacheTokenProvider
@@ -15,6 +16,10 @@ from tests.accounts.token_workers import ask_for_token_when_told
 from wechat.client import Transport
 from wechat.sandbox.server import SandboxServer
 from wechat.tokens import StableTokenFetcher
+
+# serial: 50 threads and 6 processes race for one Redis lock, whose hold times a second
+# test process on the 2 cores can stretch.
+pytestmark = pytest.mark.serial
 
 
 def _provider(sb: SandboxServer, account: dict) -> CacheTokenProvider:

@@ -23,7 +23,8 @@ from tests.factories import make_account, make_brand, make_team
 from tests.messaging.worker_support import worker_database_url
 from tests.routing.assignment_support import agent, waiting
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serial: processes (or a server) of its own on the test database, racing on a deadline.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.serial]
 
 ROOT = Path(__file__).resolve().parents[2]
 

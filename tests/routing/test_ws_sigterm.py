@@ -26,7 +26,8 @@ from tests.messaging.worker_support import worker_database_url
 from tests.routing.redis_support import PrivateRedis, private_redis  # noqa: F401 - fixture
 from tests.routing.socket_support import session_cookie
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serial: processes (or a server) of its own on the test database, racing on a deadline.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.serial]
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a process manager gives a process between SIGTERM and SIGKILL (Docker's default).

@@ -1,0 +1,177 @@
+"""Customers by unionid, set-based: what ``followers.services.follower_link_customer`` does
+for one follower, done for many in a few SQL statements (a sync's thousands, a brand's
+million).
+
+Followers with one unionid in one brand share one customer. A unionid no customer holds
+yet is taken by the customer of one of its followers that has none (as the per-follower
+linking lets a follower's own placeholder take it), else a new customer is made for it;
+then every follower with that unionid moves there. A follower left with no customer and
+no unionid gets one of its own, so the console always has one to show. The placeholders
+left behind (made on first sight, nobody wrote on them, no follower left) are deleted, and
+``customer.merged`` is announced for each customer followers moved away from.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.db import connection, transaction
+
+from accounts import events
+from followers.events import customer_merged
+from followers.models import Customer, CustomerActivity, Follower
+
+logger = logging.getLogger(__name__)
+
+F = Follower._meta.db_table
+C = Customer._meta.db_table
+A = CustomerActivity._meta.db_table
+
+
+def _selection(follower_ids: Sequence[int] | None, account_id: int | None,
+               alias: str = "f") -> tuple[str, list]:
+    """The extra WHERE of the followers to link, and its parameters."""
+    sql, params = "", []
+    if follower_ids is not None:
+        sql += f" AND {alias}.id = ANY(%s)"
+        params.append(list(follower_ids))
+    if account_id is not None:
+        sql += f" AND {alias}.account_id = %s"
+        params.append(account_id)
+    return sql, params
+
+
+def _placeholder_condition(alias: str) -> str:
+    return (f"{alias}.unionid = '' AND {alias}.name = '' AND {alias}.phone = '' "
+            f"AND {alias}.email = '' AND {alias}.notes = '' "
+            f"AND {alias}.attributes = '{{}}'::jsonb AND {alias}.merged_into_id IS NULL")
+
+
+@transaction.atomic
+def customers_link_by_unionid(*, brand_id: int, follower_ids: Sequence[int] | None = None,
+                              account_id: int | None = None) -> int:
+    """Link the brand's followers (``follower_ids`` of it, or those of ``account_id``;
+    all when neither is given) to their customers by unionid. Answers how many followers
+    changed customer (moved to the shared one, or got their first)."""
+    where, params = _selection(follower_ids, account_id)
+    with connection.cursor() as cursor:
+        # 1. Unionids no customer of the brand holds: the customer of one of their
+        #    followers that holds no unionid takes it (one unionid per customer).
+        cursor.execute(
+            f"""
+            WITH wanting AS (
+                SELECT f.unionid, min(f.customer_id) AS customer_id
+                FROM {F} f JOIN {C} c ON c.id = f.customer_id
+                WHERE f.brand_id = %s AND f.unionid <> '' AND c.unionid = ''
+                  AND c.merged_into_id IS NULL {where}
+                  AND NOT EXISTS (SELECT 1 FROM {C} s
+                                  WHERE s.brand_id = %s AND s.unionid = f.unionid
+                                    AND s.unionid <> '')
+                GROUP BY f.unionid
+            ), taking AS (
+                SELECT DISTINCT ON (customer_id) customer_id, unionid
+                FROM wanting ORDER BY customer_id, unionid
+            )
+            UPDATE {C} c SET unionid = taking.unionid, updated_at = now()
+            FROM taking WHERE c.id = taking.customer_id
+            """,  # noqa: S608
+            [brand_id, *params, brand_id],
+        )
+        # 2. A new customer for each unionid still without one.
+        cursor.execute(
+            f"""
+            INSERT INTO {C} (brand_id, unionid, name, phone, email, notes, attributes,
+                             language, created_at, updated_at)
+            SELECT DISTINCT %s, f.unionid, '', '', '', '', '{{}}'::jsonb, '', now(), now()
+            FROM {F} f
+            WHERE f.brand_id = %s AND f.unionid <> '' {where}
+              AND NOT EXISTS (SELECT 1 FROM {C} s
+                              WHERE s.brand_id = %s AND s.unionid = f.unionid
+                                    AND s.unionid <> '')
+            ON CONFLICT DO NOTHING
+            """,  # noqa: S608
+            [brand_id, brand_id, *params, brand_id],
+        )
+        # 3. Every follower with a unionid moves to its customer.
+        cursor.execute(
+            f"""
+            WITH moving AS (
+                SELECT f.id, f.customer_id AS old_id, s.id AS new_id
+                FROM {F} f JOIN {C} s ON s.brand_id = f.brand_id AND s.unionid = f.unionid
+                    AND s.unionid <> ''
+                WHERE f.brand_id = %s AND f.unionid <> '' {where}
+                  AND f.customer_id IS DISTINCT FROM s.id
+                FOR UPDATE OF f
+            )
+            UPDATE {F} f SET customer_id = moving.new_id FROM moving WHERE f.id = moving.id
+            RETURNING f.id, moving.old_id, moving.new_id
+            """,  # noqa: S608
+            [brand_id, *params],
+        )
+        moves = cursor.fetchall()
+        # 4. A follower with neither customer nor unionid gets a customer of its own.
+        cursor.execute(
+            f"""
+            WITH needing AS (
+                SELECT f.id, nextval(pg_get_serial_sequence('{C}', 'id')) AS customer_id
+                FROM {F} f
+                WHERE f.brand_id = %s AND f.customer_id IS NULL AND f.unionid = '' {where}
+                FOR UPDATE OF f
+            ), made AS (
+                INSERT INTO {C} (id, brand_id, unionid, name, phone, email, notes, attributes,
+                                 language, created_at, updated_at)
+                SELECT customer_id, %s, '', '', '', '', '', '{{}}'::jsonb, '', now(), now()
+                FROM needing
+            )
+            UPDATE {F} f SET customer_id = needing.customer_id
+            FROM needing WHERE f.id = needing.id
+            """,  # noqa: S608
+            [brand_id, *params, brand_id],
+        )
+        own = cursor.rowcount
+    moved_from: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for follower_id, old_id, new_id in moves:
+        if old_id is not None:
+            moved_from[(old_id, new_id)].append(follower_id)
+    if moved_from:
+        _follow_the_followers(brand_id, moved_from)
+    logger.info("customers linked by unionid", extra={
+        "brand_id": brand_id, "moved": len(moves), "own_customers": own})
+    return len(moves) + own
+
+
+def _follow_the_followers(brand_id: int, moved_from: dict[tuple[int, int], list[int]]) -> None:
+    """The timeline lines of the moved followers go with them; the placeholders they left
+    are deleted; ``customer.merged`` says so for each (messaging moves conversations)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {A} a SET customer_id = f.customer_id
+            FROM {F} f
+            WHERE a.follower_id = f.id AND f.id = ANY(%s) AND a.customer_id <> f.customer_id
+            """,  # noqa: S608
+            [[fid for ids in moved_from.values() for fid in ids]],
+        )
+    old_ids = sorted({old for old, _new in moved_from})
+    for (old_id, new_id), follower_ids in sorted(moved_from.items()):
+        events.announce("customer.merged", customer_merged(
+            brand_id=brand_id, customer_id=new_id, merged_customer_id=old_id,
+            follower_ids=follower_ids, by_membership_id=None,
+        ))
+    # Judged on the rows as they are now: a person may have written on one since. The
+    # ORM's delete clears what refers to them (SET_NULL, CASCADE) whatever part owns it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.id FROM {C} c
+            WHERE c.id = ANY(%s) AND {_placeholder_condition('c')}
+              AND NOT EXISTS (SELECT 1 FROM {F} f WHERE f.customer_id = c.id)
+            FOR UPDATE OF c
+            """,  # noqa: S608
+            [old_ids],
+        )
+        left = [row[0] for row in cursor.fetchall()]
+    for start in range(0, len(left), 5000):
+        Customer.objects.filter(pk__in=left[start:start + 5000]).delete()

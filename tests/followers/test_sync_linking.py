@@ -1,0 +1,56 @@
+"""customers_link_by_unionid: the set-based linking does what follower_link_customer does
+one follower at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from followers.linking import customers_link_by_unionid
+from followers.models import Customer, CustomerActivity, Follower
+from tests.factories import make_follower
+
+pytestmark = pytest.mark.django_db
+
+
+def test_followers_with_one_unionid_share_one_customer_and_placeholders_go(
+        two_brands, announced):
+    a1, a2, b1 = two_brands["a1"], two_brands["a2"], two_brands["b1"]
+    brand_a = two_brands["brand_a"]
+    # Two placeholders (made on first sight) of one person on two accounts.
+    first = make_follower(account=a1, unionid="u-lin")
+    second = make_follower(account=a2, unionid="u-lin")
+    left_behind = second.customer_id
+    CustomerActivity.objects.create(brand=brand_a, customer_id=left_behind, follower=second,
+                                    account=a2, kind="follow", at=second.subscribed_at)
+    # A customer an agent wrote on takes the unionid and keeps what it holds.
+    noted = Customer.objects.create(brand=brand_a, notes="prefers mornings")
+    third = make_follower(account=a1, unionid="u-zhao", customer=noted)
+    fourth = make_follower(account=a2, unionid="u-zhao")
+    # New from a sync: no customer yet, with and without a unionid.
+    fifth = make_follower(account=a2, unionid="u-zhao")
+    Follower.objects.filter(pk=fifth.pk).update(customer=None)
+    lone = make_follower(account=a1)
+    Follower.objects.filter(pk=lone.pk).update(customer=None)
+    # The same unionid in another brand is another person.
+    foreign = make_follower(account=b1, unionid="u-lin")
+
+    changed = customers_link_by_unionid(brand_id=brand_a.pk)
+    for f in (first, second, third, fourth, fifth, lone, foreign):
+        f.refresh_from_db()
+    assert first.customer_id == second.customer_id
+    lin = Customer.objects.get(pk=first.customer_id)
+    assert lin.unionid == "u-lin" and lin.brand_id == brand_a.pk
+    assert third.customer_id == fourth.customer_id == fifth.customer_id == noted.pk
+    noted.refresh_from_db()
+    assert noted.unionid == "u-zhao" and noted.notes == "prefers mornings"
+    assert lone.customer_id is not None and lone.customer_id != first.customer_id
+    assert foreign.customer.brand_id == two_brands["brand_b"].pk
+    # The placeholder left behind is gone; its timeline line went with the follower.
+    assert not Customer.objects.filter(pk=left_behind).exists()
+    assert CustomerActivity.objects.get(follower=second).customer_id == lin.pk
+    merged = [p for name, p in announced if name == "customer.merged"]
+    assert {(p["customer_id"], tuple(p["follower_ids"])) for p in merged} >= {
+        (lin.pk, (second.pk,)), (noted.pk, (fourth.pk,))}
+    assert changed == 4  # second, fourth, fifth moved; lone got its own
+    # Linking again changes nothing.
+    assert customers_link_by_unionid(brand_id=brand_a.pk) == 0
