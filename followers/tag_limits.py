@@ -1,4 +1,4 @@
-"""The platform's tag limits (wechat-protocol.md §8; the sandbox enforces the same,
+"""The platform's tag limits (docs/wechat.md §8; the sandbox enforces the same,
 wechat/sandbox/api_tag.py), checked before calling and said in plain words when hit."""
 
 from __future__ import annotations

@@ -121,6 +121,20 @@ def two_brands(db):  # noqa: ANN001
     }
 
 
+@pytest.fixture(autouse=True)
+def _task_joins_allowed():
+    # Celery keeps "a task is running here, do not block on a result" in one process-wide
+    # flag, set while an eager task runs (`denied_join_result`). An eager task still
+    # running on a thread an earlier test left behind (a live server's, a drill's) leaves
+    # it set, and the next test's `.get()` on an eager result then raises "Never call
+    # result.get() within a task!": which test depends on the order xdist deals them.
+    # Each test starts with it cleared.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     # PBKDF2 at full strength costs ~0.3 s a user; the tests create hundreds.
