@@ -98,11 +98,16 @@ def customers_link_by_unionid(*, brand_id: int, follower_ids: Sequence[int] | No
         cursor.execute(
             f"""
             WITH moving AS (
-                SELECT f.id, f.customer_id AS old_id, s.id AS new_id
+                SELECT f.id, f.customer_id AS old_id,
+                       COALESCE(kept.merged_into_id, s.merged_into_id, s.id) AS new_id
                 FROM {F} f JOIN {C} s ON s.brand_id = f.brand_id AND s.unionid = f.unionid
                     AND s.unionid <> ''
+                    -- a person merged the unionid's customer into another: that one
+                    -- (and, merged again, the one it went into) holds the person now
+                    LEFT JOIN {C} kept ON kept.id = s.merged_into_id
                 WHERE f.brand_id = %s AND f.unionid <> '' {where}
-                  AND f.customer_id IS DISTINCT FROM s.id
+                  AND f.customer_id IS DISTINCT FROM
+                      COALESCE(kept.merged_into_id, s.merged_into_id, s.id)
                 FOR UPDATE OF f
             )
             UPDATE {F} f SET customer_id = moving.new_id FROM moving WHERE f.id = moving.id

@@ -54,3 +54,28 @@ def test_followers_with_one_unionid_share_one_customer_and_placeholders_go(
     assert changed == 4  # second, fourth, fifth moved; lone got its own
     # Linking again changes nothing.
     assert customers_link_by_unionid(brand_id=brand_a.pk) == 0
+
+
+def test_a_unionid_whose_customer_was_merged_links_to_the_customer_kept(two_brands):
+    from followers.merge import customer_merge
+
+    a1, a2 = two_brands["a1"], two_brands["a2"]
+    brand_a = two_brands["brand_a"]
+    known = make_follower(account=a1, unionid="u-wang")
+    customers_link_by_unionid(brand_id=brand_a.pk)
+    known.refresh_from_db()
+    holder = known.customer
+    assert holder.unionid == "u-wang"
+    # A person merges the unionid's customer into the one an agent keeps.
+    kept = Customer.objects.create(brand=brand_a, name="Wang Fang", phone="13800000000")
+    customer_merge(keep=kept, merge=holder, by=two_brands["admin_a"])
+    holder.refresh_from_db()
+    assert holder.merged_into_id == kept.pk
+    # The same person, new on the other account after a sync: lands with the kept one.
+    later = make_follower(account=a2, unionid="u-wang")
+    Follower.objects.filter(pk=later.pk).update(customer=None)
+    customers_link_by_unionid(brand_id=brand_a.pk)
+    later.refresh_from_db()
+    known.refresh_from_db()
+    assert later.customer_id == kept.pk
+    assert known.customer_id == kept.pk
