@@ -34,7 +34,8 @@ parallel_rc=$rc parallel_secs=$secs
 if [ "$parallel_rc" = 2 ] || [ "$parallel_rc" = 4 ]; then
   exit "$parallel_rc"
 fi
-phase serial -m serial "$@" -n 0  # -n 0 last: alone, whatever PYTEST_ARGS says
+# The slowest serial tests are listed: that phase is the one that sets the wall time.
+phase serial -m serial --durations=30 "$@" -n 0  # -n 0 last: alone, whatever PYTEST_ARGS says
 serial_rc=$rc serial_secs=$secs
 
 echo "=== make test: parallel phase (-n ${workers}) exit ${parallel_rc} in ${parallel_secs} s," \
