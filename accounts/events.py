@@ -105,6 +105,19 @@ class CustomerMerged(TypedDict):
     by_membership_id: int | None  # None: the portal linked them by unionid
 
 
+class CustomersLinked(TypedDict):
+    """Linking by unionid moved many followers to their people's shared customers at once
+    (a sync's thousands, a brand's million): the bulk form of ``customer.merged``, one event
+    per batch of followers rather than one per customer left behind. Each follower's
+    ``customer_id`` is its customer now; the customers they left are gone if nobody wrote
+    on them."""
+
+    brand_id: int
+    follower_ids: list[int]
+    customer_ids: list[int]  # the customers they moved to
+    merged_customer_ids: list[int]  # the customers they moved from
+
+
 class CustomerUpdated(TypedDict):
     """A person changed a customer's profile fields or custom attributes."""
 
@@ -173,6 +186,7 @@ EVENTS: dict[str, type] = {
     # A follower scanned a parametric QR code of an account they already follow (SCAN).
     "follower.scanned": FollowerFact,
     "customer.merged": CustomerMerged,
+    "customer.linked": CustomersLinked,
     "customer.updated": CustomerUpdated,
     "customer.erased": CustomerErased,
     "member.changed": MemberChanged,

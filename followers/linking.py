@@ -8,7 +8,8 @@ linking lets a follower's own placeholder take it), else a new customer is made 
 then every follower with that unionid moves there. A follower left with no customer and
 no unionid gets one of its own, so the console always has one to show. The placeholders
 left behind (made on first sight, nobody wrote on them, no follower left) are deleted, and
-``customer.merged`` is announced for each customer followers moved away from.
+``customer.linked`` is announced for the moved followers, up to ``LINKED_BATCH`` followers
+an event (``customer.merged`` is the one-person form: a merge, or one follower linked).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from collections.abc import Sequence
 from django.db import connection, transaction
 
 from accounts import events
-from followers.events import customer_merged
 from followers.models import Customer, CustomerActivity, Follower
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 F = Follower._meta.db_table
 C = Customer._meta.db_table
 A = CustomerActivity._meta.db_table
+LINKED_BATCH = 10_000  # followers per `customer.linked` event
 
 
 def _selection(follower_ids: Sequence[int] | None, account_id: int | None,
@@ -147,9 +148,19 @@ def customers_link_by_unionid(*, brand_id: int, follower_ids: Sequence[int] | No
     return len(moves) + own
 
 
+def _announce_linked(brand_id: int, batch: list[tuple[tuple[int, int], list[int]]]) -> None:
+    events.announce("customer.linked", {
+        "brand_id": brand_id,
+        "follower_ids": sorted(fid for _pair, ids in batch for fid in ids),
+        "customer_ids": sorted({new for (_old, new), _ids in batch}),
+        "merged_customer_ids": sorted({old for (old, _new), _ids in batch}),
+    })
+
+
 def _follow_the_followers(brand_id: int, moved_from: dict[tuple[int, int], list[int]]) -> None:
     """The timeline lines of the moved followers go with them; the placeholders they left
-    are deleted; ``customer.merged`` says so for each (messaging moves conversations)."""
+    are deleted; ``customer.linked`` says so, a batch of followers at a time (messaging
+    moves their conversations in one statement a batch)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -160,23 +171,47 @@ def _follow_the_followers(brand_id: int, moved_from: dict[tuple[int, int], list[
             [[fid for ids in moved_from.values() for fid in ids]],
         )
     old_ids = sorted({old for old, _new in moved_from})
-    for (old_id, new_id), follower_ids in sorted(moved_from.items()):
-        events.announce("customer.merged", customer_merged(
-            brand_id=brand_id, customer_id=new_id, merged_customer_id=old_id,
-            follower_ids=follower_ids, by_membership_id=None,
-        ))
-    # Judged on the rows as they are now: a person may have written on one since. The
-    # ORM's delete clears what refers to them (SET_NULL, CASCADE) whatever part owns it.
+    pairs = sorted(moved_from.items())
+    batch: list[tuple[tuple[int, int], list[int]]] = []
+    size = 0
+    for pair in pairs:
+        batch.append(pair)
+        size += len(pair[1])
+        if size >= LINKED_BATCH:
+            _announce_linked(brand_id, batch)
+            batch, size = [], 0
+    if batch:
+        _announce_linked(brand_id, batch)
+    # Judged on the rows as they are now: a person may have written on one since.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT c.id FROM {C} c
+            SELECT c.id, {_referenced('c')} FROM {C} c
             WHERE c.id = ANY(%s) AND {_placeholder_condition('c')}
               AND NOT EXISTS (SELECT 1 FROM {F} f WHERE f.customer_id = c.id)
             FOR UPDATE OF c
             """,  # noqa: S608
             [old_ids],
         )
-        left = [row[0] for row in cursor.fetchall()]
-    for start in range(0, len(left), 5000):
-        Customer.objects.filter(pk__in=left[start:start + 5000]).delete()
+        left = cursor.fetchall()
+        # Nothing refers to most of them (the followers left, their timeline lines went
+        # with them): one DELETE. The few something still points at (a conversation, a
+        # merge record) go through the ORM, which clears what refers to them (SET_NULL,
+        # CASCADE) whatever part owns it.
+        cursor.execute(f"DELETE FROM {C} WHERE id = ANY(%s)",  # noqa: S608
+                       [[pk for pk, referred in left if not referred]])
+    referred = [pk for pk, referred in left if referred]
+    for start in range(0, len(referred), 5000):
+        Customer.objects.filter(pk__in=referred[start:start + 5000]).delete()
+
+
+def _referenced(alias: str) -> str:
+    """SQL true when any row of any model (any part's, hidden relations and many-to-many
+    tables included) refers to the customer ``alias``: read from the models, so a part
+    adding a reference to customers is covered."""
+    checks = []
+    for rel in Customer._meta.get_fields(include_hidden=True):
+        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one):
+            table, column = rel.related_model._meta.db_table, rel.field.column
+            checks.append(f"EXISTS (SELECT 1 FROM {table} r WHERE r.{column} = {alias}.id)")  # noqa: S608
+    return "(" + " OR ".join(checks) + ")" if checks else "false"

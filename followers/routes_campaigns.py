@@ -12,6 +12,11 @@ PAGES: list[URLPattern] = [
     path("campaigns/report.csv", views_campaigns.campaign_report_csv,
          name="crm_campaign_report_csv"),
     path("campaigns/qrcodes/<int:pk>.png", views_campaigns.qrcode_png, name="crm_qrcode_png"),
+    path("campaigns/qrcodes/<int:pk>/delete/", views_campaigns.qrcode_delete_page,
+         name="crm_qrcode_delete"),
+    path("campaigns/<int:pk>/", views_campaigns.campaign_page, name="crm_campaign"),
+    path("campaigns/<int:pk>/delete/", views_campaigns.campaign_delete_page,
+         name="crm_campaign_delete"),
 ]
 
 

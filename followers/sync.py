@@ -193,6 +193,12 @@ def sync_run(*, sync_id: int, slice_seconds: float = SLICE_SECONDS,
                 run.save(status=FollowerSync.Status.DONE, phase=FollowerSync.Phase.FINISHED,
                          finished_at=timezone.now(), lease="", reason="")
                 logger.info("follower sync done", extra=_summary(run.sync))
+                if run.sync.kind == FollowerSync.Kind.FULL:
+                    # The platform's tags and who carries them come back after a full
+                    # sync, by the tags part's own task, not inside this job.
+                    from followers.tasks_sync import tags_pull_after_sync
+
+                    tags_pull_after_sync(account_id=run.account.pk)
                 return "done"
             if time.monotonic() >= deadline:
                 run.save(lease="")

@@ -6,6 +6,9 @@ from __future__ import annotations
 # (url, methods), placeholders in {braces} named by `ids`.
 HTML_ROUTES: list[tuple[str, list[str]]] = [
     ("/crm/campaigns/qrcodes/{campaigns_qrcode}.png", ["get"]),
+    ("/crm/campaigns/qrcodes/{campaigns_qrcode}/delete/", ["get", "post"]),
+    ("/crm/campaigns/{campaigns_campaign}/", ["get", "post"]),
+    ("/crm/campaigns/{campaigns_campaign}/delete/", ["get", "post"]),
 ]
 API_ROUTES: list[tuple[str, list[str]]] = [
     ("/api/v1/campaigns/{campaigns_campaign}/", ["get", "put", "patch", "delete"]),

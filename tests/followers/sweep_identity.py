@@ -9,6 +9,8 @@ HTML_ROUTES: list[tuple[str, list[str]]] = [
     ("/crm/customers/{identity_customer}/merge/", ["get", "post"]),
     ("/crm/customers/{identity_customer}/dismiss/", ["post"]),
     ("/crm/customer-merges/{identity_merge}/unmerge/", ["post"]),
+    ("/crm/attributes/{identity_attribute}/edit/", ["get", "post"]),
+    ("/crm/attributes/{identity_attribute}/delete/", ["get", "post"]),
 ]
 API_ROUTES: list[tuple[str, list[str]]] = [
     ("/api/v1/customers/{identity_customer}/", ["get", "patch"]),

@@ -7,7 +7,7 @@ import pytest
 
 from followers.linking import customers_link_by_unionid
 from followers.models import Customer, CustomerActivity, Follower
-from tests.factories import make_follower
+from tests.factories import make_conversation, make_follower
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +48,13 @@ def test_followers_with_one_unionid_share_one_customer_and_placeholders_go(
     # The placeholder left behind is gone; its timeline line went with the follower.
     assert not Customer.objects.filter(pk=left_behind).exists()
     assert CustomerActivity.objects.get(follower=second).customer_id == lin.pk
-    merged = [p for name, p in announced if name == "customer.merged"]
-    assert {(p["customer_id"], tuple(p["follower_ids"])) for p in merged} >= {
-        (lin.pk, (second.pk,)), (noted.pk, (fourth.pk,))}
+    # One `customer.linked` for the batch (not one `customer.merged` per customer left).
+    assert [name for name, _p in announced] == ["customer.linked"]
+    linked = announced[0][1]
+    assert linked["brand_id"] == brand_a.pk
+    assert set(linked["follower_ids"]) >= {second.pk, fourth.pk}
+    assert set(linked["customer_ids"]) >= {lin.pk, noted.pk}
+    assert left_behind in linked["merged_customer_ids"]
     assert changed == 4  # second, fourth, fifth moved; lone got its own
     # Linking again changes nothing.
     assert customers_link_by_unionid(brand_id=brand_a.pk) == 0
@@ -79,3 +83,45 @@ def test_a_unionid_whose_customer_was_merged_links_to_the_customer_kept(two_bran
     known.refresh_from_db()
     assert later.customer_id == kept.pk
     assert known.customer_id == kept.pk
+
+
+def test_linking_in_batches_moves_every_followers_conversations(
+        two_brands, monkeypatch, django_capture_on_commit_callbacks):
+    """Delivered (not only announced): messaging moves each moved follower's conversations
+    to its customer, whatever batch of `customer.linked` carried it."""
+    from accounts import events
+    from followers import linking
+
+    monkeypatch.setattr(linking, "LINKED_BATCH", 2)
+    seen: list[dict] = []
+
+    def record(name: str, payload: dict) -> None:
+        seen.append(payload)
+
+    events.subscribe("customer.linked", record)
+    a1, a2 = two_brands["a1"], two_brands["a2"]
+    brand_a = two_brands["brand_a"]
+    people = []
+    for n in range(5):
+        here = make_follower(account=a1, unionid=f"u-{n}")
+        there = make_follower(account=a2, unionid=f"u-{n}")
+        people.append((here, there, make_conversation(follower=there)))
+    foreign = make_conversation(follower=make_follower(account=two_brands["b1"],
+                                                       unionid="u-0"))
+    foreign_customer = foreign.customer_id
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            customers_link_by_unionid(brand_id=brand_a.pk)
+    finally:
+        events.unsubscribe("customer.linked", record)
+    # 5 moved followers in batches of at least 2: 3 events, each follower in exactly one.
+    assert len(seen) == 3
+    carried = [fid for payload in seen for fid in payload["follower_ids"]]
+    assert sorted(carried) == sorted(there.pk for _h, there, _c in people)
+    for here, there, conversation in people:
+        here.refresh_from_db()
+        there.refresh_from_db()
+        conversation.refresh_from_db()
+        assert here.customer_id == there.customer_id == conversation.customer_id
+    foreign.refresh_from_db()
+    assert foreign.customer_id == foreign_customer

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import OfficialAccount, PlatformApp
-from followers.models import Follower
+from followers.demo import platform_followers_exist
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,8 @@ class Command(BaseCommand):
             self.stdout.write(f"WeChat sandbox on http://{sb_host}:{sb_port}/")
             self._register_accounts(f"http://{sb_host}:{sb_port}", f"http://{host}:{port}")
             self._register_platform(f"http://{sb_host}:{sb_port}", host, port)
-            if not Follower.objects.exists():
+            # The seeded CRM's followers are the portal's only; the platform's come here.
+            if not platform_followers_exist():
                 threading.Thread(
                     target=_first_traffic, args=(f"http://{sb_host}:{sb_port}", host, port),
                     name="demo-traffic", daemon=True,

@@ -98,6 +98,9 @@ class Command(BaseCommand):
         from routing.demo import seed_routing
 
         self.stdout.write(f"Routing rules: {seed_routing(brand)}")
+        from followers.demo import seed_crm
+
+        self.stdout.write(f"CRM: {seed_crm(brand)}")
         platform, created = PlatformApp.objects.get_or_create(
             component_appid=PLATFORM["component_appid"],
             defaults={k: v for k, v in PLATFORM.items() if k != "component_appid"},
