@@ -1,10 +1,12 @@
 """A segment's members as CSV, streamed: openid, account appid, unionid, customer id.
 
-The rows come through a server-side cursor (``.iterator(chunk_size=...)`` on
-``values_list``: on PostgreSQL Django declares a named cursor), and each chunk is written
-and handed on before the next is fetched, so a million followers never sit in memory.
-The appid comes joined from the account (20 rows hashed once), so each row goes to the
-CSV writer as the cursor hands it over.
+The scoped queryset says which rows (the segment's conditions and the requester's
+accounts, compiled by Django); its SQL runs on Django's chunked cursor (on PostgreSQL a
+named, server-side cursor), and each chunk of rows is written and handed on before the
+next is fetched, so a million followers never sit in memory. The rows skip the ORM's
+per-row machinery: the four columns are plain text and an integer, which need no
+conversion from the database (checked: a column that would is read through the ORM's
+iterator instead). The appid comes joined from the account (20 rows hashed once).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import io
 from collections.abc import Iterator
 from itertools import islice
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -40,14 +44,31 @@ def followers_csv_chunks(*, followers: QuerySet[Follower],
     # rows go to the writer as the cursor gives them (csv writes None as an empty cell).
     rows = followers.order_by().values_list("openid", "account__appid", "unionid",
                                             "customer_id")
-    found = rows.iterator(chunk_size=chunk_rows)
-    while batch := list(islice(found, chunk_rows)):
+    for batch in _batches(rows, chunk_rows):
         writer.writerows(batch)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode()  # the header of an empty segment
+
+
+def _batches(rows: QuerySet, size: int) -> Iterator[list[tuple]]:
+    """The rows of ``rows``, ``size`` at a time, from a chunked (server-side) cursor."""
+    compiler = rows.query.get_compiler(using=rows.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return
+    if compiler.get_converters([col for col, _sql, _alias in compiler.select]):
+        found = rows.iterator(chunk_size=size)  # a column needs the ORM's conversion
+        while batch := list(islice(found, size)):
+            yield batch
+        return
+    with connections[rows.db].chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(size):
+            yield batch
 
 
 def segment_export_chunks(*, scope: Scope, segment: Segment) -> Iterator[bytes]:

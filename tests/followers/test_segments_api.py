@@ -173,6 +173,22 @@ def test_members_come_a_page_at_a_time_by_cursor(client, crm):
     assert bad.status_code == 404
 
 
+def test_the_exports_batches_read_raw_rows_and_fall_back_where_a_column_needs_converting(crm):
+    followers = Follower.objects.filter(brand=crm["brand_a"]).order_by("pk")
+    plain = list(segment_export._batches(
+        followers.values_list("openid", "customer_id"), 2))
+    assert [len(b) for b in plain] == [2] * (followers.count() // 2) + (
+        [1] if followers.count() % 2 else [])
+    assert [row for b in plain for row in b] == list(
+        followers.values_list("openid", "customer_id"))
+    # A JSON column comes back as the ORM gives it (a dict), not as the database's text.
+    Customer.objects.filter(pk=crm["shared"].pk).update(attributes={"tier": "gold"})
+    converted = [row for b in segment_export._batches(
+        followers.values_list("openid", "customer__attributes"), 2) for row in b]
+    assert {"tier": "gold"} in [attrs for _openid, attrs in converted]
+    assert list(segment_export._batches(followers.none().values_list("openid"), 2)) == []
+
+
 def test_the_export_streams_every_member_as_csv(client, crm, monkeypatch):
     # Small chunks, so the stream is several chunks even for four followers.
     monkeypatch.setattr(segment_export, "CHUNK_ROWS", 2)
