@@ -176,13 +176,14 @@ def build(args: argparse.Namespace) -> dict:
                        None if subscribed else followed + timedelta(days=3),
                        "ADD_SCENE_QR_CODE" if qrcode else "ADD_SCENE_SEARCH",
                        str(qrcode or ""), qrcode, rng.choice(LANGUAGES), rng.choice(REGIONS),
-                       rng.choice([0, 0, 0, 1, 2]), inbound, now)
+                       rng.choice([0, 0, 0, 1, 2]), inbound, now,
+                       f"guest {person} {rng.choice(REGIONS)}" if rng.random() < 0.2 else "")
                 k += 1
 
     n = _copy(Follower, ["id", "brand_id", "account_id", "customer_id", "openid", "unionid",
                          "subscribed", "subscribed_at", "unsubscribed_at", "subscribe_scene",
                          "qr_scene", "qrcode_id", "language", "region", "gender",
-                         "last_inbound_at", "created_at"], followers())
+                         "last_inbound_at", "created_at", "remark"], followers())
     print(f"  followers: {n:,} COPYed")
     tag_ids = [t.pk for t in tags]
     weights = [1 / (k + 1) for k in range(TAGS)]  # a few common tags, most rare
@@ -320,6 +321,37 @@ def _link(state: dict, timeout: float) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+def _follower_list(scope, brand) -> None:  # noqa: ANN001
+    """The brand UI's follower list (followers.selectors_sync.follower_page, what the page
+    and /api/v1/followers/ run): a page of 50 for the filters a person uses, median of 5."""
+    from followers import selectors_sync
+    from followers.models import Follower
+
+    ids = list(Follower.objects.filter(brand=brand).order_by("-pk")
+               .values_list("pk", flat=True)[50_000:50_001])
+    some = Follower.objects.filter(brand=brand, remark__gt="").order_by("pk").first()
+    cases = [
+        ("the first page", {}),
+        ("a page 50,000 rows down (?after=)", {"after": str(ids[0])} if ids else {}),
+        ("one account, following", {"account": str(some.account_id), "following": "1"}),
+        ("a common tag, English", {"tag": str(some.tags.values_list("pk", flat=True).first()
+                                              or ""), "language": "en"}),
+        ("an openid's start", {"q": some.openid[:14]}),
+        ("a remark's words", {"q": some.remark.split(" ", 2)[1]}),
+        ("a search nothing matches", {"q": "no such guest"}),
+    ]
+    print("follower list, a page of 50 (median of 5):")
+    for label, params in cases:
+        filters = selectors_sync.follower_filters_from({k: v for k, v in params.items() if v})
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            page = selectors_sync.follower_page(scope=scope, filters=filters)
+            runs.append((time.perf_counter() - started) * 1000)
+        print(f"  {label}: {statistics.median(runs):.1f} ms ({len(page.rows)} rows"
+              f"{', more' if page.next_after else ''})")
+
+
 def _verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -392,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
           f"ms: {_verdict(median < TARGET_COUNT_MS)}")
     if args.explain:
         print(queryset.explain(analyze=True))
+    _follower_list(scope, brand)
 
     # The stream: every follower of the brand who follows (the broadcast audience).
     segment, _ = Segment.objects.update_or_create(
