@@ -19,11 +19,18 @@ class CrmFollowerSyncSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(read_only=True, help_text=_("full or incremental."))
     percent = serializers.SerializerMethodField(
         help_text=_("Progress over the phases, 0 to 100."))
+    status_label = serializers.SerializerMethodField(
+        help_text=_("The status in the requester's language."))
+    kind_label = serializers.SerializerMethodField(
+        help_text=_("The kind in the requester's language."))
+    phase_label = serializers.SerializerMethodField(
+        help_text=_("The phase in the requester's language."))
 
     class Meta:
         model = FollowerSync
         fields = [
-            "id", "account", "account_name", "kind", "status", "phase", "reason", "percent",
+            "id", "account", "account_name", "kind", "status", "phase", "status_label",
+            "kind_label", "phase_label", "reason", "percent",
             "list_total", "listed", "created_followers", "unsubscribed_followers",
             "profiles_total", "profiles_done", "linked", "errors_count", "last_errors",
             "started_by", "created_at", "started_at", "finished_at", "heartbeat_at",
@@ -33,6 +40,15 @@ class CrmFollowerSyncSerializer(serializers.ModelSerializer):
 
     def get_percent(self, sync: FollowerSync) -> int:
         return int(sync_progress(sync)["percent"])
+
+    def get_status_label(self, sync: FollowerSync) -> str:
+        return str(sync.get_status_display())
+
+    def get_kind_label(self, sync: FollowerSync) -> str:
+        return str(sync.get_kind_display())
+
+    def get_phase_label(self, sync: FollowerSync) -> str:
+        return str(sync.get_phase_display())
 
 
 class CrmFollowerSyncStartSerializer(StrictInput, serializers.Serializer):

@@ -15,17 +15,24 @@
 
   function field(row, name) { return row.querySelector("[data-field=" + name + "]"); }
 
+  // The page's own sentences, translated server-side: "%(name)s" filled from values.
+  function fill(format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_all, name) { return values[name]; });
+  }
+
   function show(row, job) {
     var bar = field(row, "bar");
     bar.value = job.percent;
     bar.textContent = job.percent + "%";
-    field(row, "status").textContent = job.status + " · " + job.kind + " · " + job.phase;
-    field(row, "counts").textContent =
-      job.listed + " / " + (job.list_total === null ? "?" : job.list_total) + " listed · " +
-      job.profiles_done + " / " + (job.profiles_total === null ? "?" : job.profiles_total) +
-      " profiles";
+    field(row, "status").textContent = job.status_label + " · " + job.kind_label +
+      (ACTIVE[job.status] ? " · " + job.phase_label : "");
+    field(row, "counts").textContent = fill(panel.dataset.countsFormat, {
+      listed: job.listed, total: job.list_total === null ? "?" : job.list_total,
+      done: job.profiles_done, ptotal: job.profiles_total === null ? "?" : job.profiles_total,
+    });
     var last = job.last_errors.length ? job.last_errors[job.last_errors.length - 1].message : "";
-    field(row, "errors").textContent = job.errors_count ? job.errors_count + " errors: " + last : "";
+    field(row, "errors").textContent = job.errors_count ?
+      fill(panel.dataset.errorsFormat, { n: job.errors_count, last: last }) : "";
     field(row, "reason").textContent = job.reason || "";
     var button = row.querySelector("[data-testid=sync-button]");
     if (button) button.disabled = !!ACTIVE[job.status];
