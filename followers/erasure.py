@@ -20,6 +20,8 @@ brand, or followed again within the period, is not erased. Merged-away customers
 (merged_into set) are left for the merge history; their followers moved to the kept one.
 
 One UPDATE per batch, set-based; each erased customer gets a CustomerActivity (erased).
+The statements run on PostgreSQL and on the demo's SQLite (``followers.sql_portable``:
+there the batch needs no row locks, a write locks the whole database).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import events
+from followers import sql_portable as sql
 from followers.models import CustomerActivity
 from followers.models_campaigns import DEFAULT_ERASE_DAYS
 
@@ -54,11 +57,10 @@ WITH due AS (
           SELECT 1 FROM followers_follower f
           WHERE f.customer_id = c.id
             AND (f.subscribed OR f.unsubscribed_at IS NULL
-                 OR f.unsubscribed_at > %(now)s
-                    - make_interval(days => COALESCE(r.erase_after_days, %(default)s)))
+                 OR f.unsubscribed_at > {retention_start})
       )
       AND (c.name <> '' OR c.phone <> '' OR c.email <> '' OR c.notes <> ''
-           OR c.attributes <> '{}'::jsonb OR c.unionid <> ''
+           OR c.attributes <> {empty} OR c.unionid <> ''
            OR EXISTS (
                SELECT 1 FROM followers_follower f
                WHERE f.customer_id = c.id
@@ -67,20 +69,20 @@ WITH due AS (
                       OR f.location_at IS NOT NULL)))
     ORDER BY c.id
     LIMIT %(batch)s
-    FOR UPDATE OF c SKIP LOCKED
+    {lock}
 )
-UPDATE followers_customer c
-SET name = '', phone = '', email = '', notes = '', attributes = '{}'::jsonb, unionid = '',
+UPDATE {customers}
+SET name = '', phone = '', email = '', notes = '', attributes = {empty}, unionid = '',
     updated_at = %(now)s
 FROM due WHERE c.id = due.id
-RETURNING c.id, c.brand_id
+RETURNING {returned}
 """
 
 _ERASE_FOLLOWERS = """
 UPDATE followers_follower
 SET remark = '', region = '', gender = 0, latitude = NULL, longitude = NULL,
     location_at = NULL, unionid = ''
-WHERE customer_id = ANY(%(ids)s)
+WHERE {of_customers}
 RETURNING id, customer_id, brand_id
 """
 
@@ -101,13 +103,21 @@ def customers_erase_due(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def _erase_batch(now: datetime) -> int:
+    erase_customers = _ERASE_CUSTOMERS.format(
+        retention_start=sql.days_before("%(now)s",
+                                        "COALESCE(r.erase_after_days, %(default)s)"),
+        empty=sql.json_literal("{}"), lock=sql.lock_rows("FOR UPDATE OF c SKIP LOCKED"),
+        customers=sql.updated_table("followers_customer", "c"),
+        returned=sql.returned("c", "id", "brand_id"))
     with connection.cursor() as cursor:
-        cursor.execute(_ERASE_CUSTOMERS, {"now": now, "default": DEFAULT_ERASE_DAYS,
-                                          "batch": BATCH})
+        cursor.execute(erase_customers, {"now": sql.moment(now), "default": DEFAULT_ERASE_DAYS,
+                                         "batch": BATCH})
         customers = cursor.fetchall()
         if not customers:
             return 0
-        cursor.execute(_ERASE_FOLLOWERS, {"ids": [pk for pk, _brand in customers]})
+        cursor.execute(
+            _ERASE_FOLLOWERS.format(of_customers=sql.in_list("customer_id", "%(ids)s")),
+            {"ids": sql.list_param(pk for pk, _brand in customers)})
         followers = cursor.fetchall()
     by_brand: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
     for pk, brand_id in customers:

@@ -10,6 +10,13 @@ no unionid gets one of its own, so the console always has one to show. The place
 left behind (made on first sight, nobody wrote on them, no follower left) are deleted, and
 ``customer.linked`` is announced for the moved followers, up to ``LINKED_BATCH`` followers
 an event (``customer.merged`` is the one-person form: a merge, or one follower linked).
+
+The statements are PostgreSQL's (``nextval`` hands out the new customers' ids inside the
+statement that uses them, DISTINCT ON, RETURNING the joined rows, FOR UPDATE in a CTE),
+and no SQLite spelling of them is worth a second copy. On SQLite (the demo, its few
+hundred followers) the same followers go one by one through the per-follower service,
+``follower_link_customer``, which tells the same story per follower (``customer.merged``
+for each one moved, a merge when the follower's own customer was written on).
 """
 
 from __future__ import annotations
@@ -19,9 +26,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db import connection, transaction
+from django.db.models import F as Col
+from django.db.models import Q
 
 from accounts import events
+from followers import sql_portable
 from followers.models import Customer, CustomerActivity, Follower
+from followers.services import follower_link_customer
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +67,9 @@ def customers_link_by_unionid(*, brand_id: int, follower_ids: Sequence[int] | No
     """Link the brand's followers (``follower_ids`` of it, or those of ``account_id``;
     all when neither is given) to their customers by unionid. Answers how many followers
     changed customer (moved to the shared one, or got their first)."""
+    if not sql_portable.is_postgres():
+        return _link_one_by_one(brand_id=brand_id, follower_ids=follower_ids,
+                                account_id=account_id)
     where, params = _selection(follower_ids, account_id)
     with connection.cursor() as cursor:
         # 1. Unionids no customer of the brand holds: the customer of one of their
@@ -146,6 +160,31 @@ def customers_link_by_unionid(*, brand_id: int, follower_ids: Sequence[int] | No
     logger.info("customers linked by unionid", extra={
         "brand_id": brand_id, "moved": len(moves), "own_customers": own})
     return len(moves) + own
+
+
+def _link_one_by_one(*, brand_id: int, follower_ids: Sequence[int] | None,
+                     account_id: int | None) -> int:
+    """``customers_link_by_unionid`` on a database without its statements: the followers
+    it would change, each through ``follower_link_customer``."""
+    followers = Follower.objects.filter(brand_id=brand_id)
+    if follower_ids is not None:
+        followers = followers.filter(pk__in=list(follower_ids))
+    if account_id is not None:
+        followers = followers.filter(account_id=account_id)
+    # Those without a customer, and those whose unionid is not their customer's (or whose
+    # customer was merged into another): the ones the statements would move.
+    followers = followers.filter(
+        Q(customer__isnull=True)
+        | (~Q(unionid="") & (~Q(customer__unionid=Col("unionid"))
+                             | Q(customer__merged_into__isnull=False))))
+    changed = 0
+    for follower in followers.select_related("customer").order_by("pk"):
+        before = follower.customer_id
+        if follower_link_customer(follower=follower).pk != before:
+            changed += 1
+    logger.info("customers linked by unionid, one by one", extra={
+        "brand_id": brand_id, "changed": changed})
+    return changed
 
 
 def _announce_linked(brand_id: int, batch: list[tuple[tuple[int, int], list[int]]]) -> None:

@@ -12,6 +12,9 @@ code make the row "no campaign" (campaign None).
 Dates are in each account's time zone (OfficialAccount.timezone, Asia/Shanghai by
 default): a follow at 23:30 in Shanghai is that day's, whatever the server's zone. The
 period's days [date_from, date_to] (both included) are read in the same zone.
+
+The query runs on PostgreSQL and on the demo's SQLite: the local date and the account list
+are the fragments of ``followers.sql_portable``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from accounts.scope import Scope
+from followers import sql_portable as sql
 from followers.models import Campaign
 
 _SQL = """
@@ -37,12 +41,12 @@ WITH ev AS (
     WINDOW w AS (PARTITION BY e.follower_id ORDER BY e.at, e.id)
 )
 SELECT q.campaign_id,
-       (ev.at AT TIME ZONE a.timezone)::date AS day,
+       {follow_day} AS day,
        COUNT(*) AS gained,
        COUNT(*) FILTER (WHERE ev.next_kind = 'unfollow') AS unfollowed,
        COUNT(*) FILTER (
            WHERE ev.next_kind = 'unfollow'
-             AND (ev.next_at AT TIME ZONE a.timezone)::date BETWEEN %(from)s AND %(to)s
+             AND {unfollow_day} BETWEEN %(from)s AND %(to)s
        ) AS unfollowed_in_period
 FROM ev
 JOIN accounts_officialaccount a ON a.id = ev.account_id
@@ -72,21 +76,24 @@ def retention_table(*, scope: Scope, date_from: date, date_to: date,
     """The rows for the accounts in ``scope`` (one campaign's, or every campaign's and
     the no-campaign follows), oldest follow date first. ``lost_only`` keeps the rows
     with unfollows in the period (the explainer's table)."""
-    params: dict[str, object] = {"brand": scope.brand_id, "from": date_from, "to": date_to}
+    params: dict[str, object] = {"brand": scope.brand_id, "from": sql.day(date_from),
+                                 "to": sql.day(date_to)}
     accounts = ""
     if not scope.is_brand_wide:
-        accounts = "AND e.account_id = ANY(%(accounts)s)"
-        params["accounts"] = sorted(scope.account_ids or ())
+        accounts = "AND " + sql.in_list("e.account_id", "%(accounts)s")
+        params["accounts"] = sql.list_param(sorted(scope.account_ids or ()))
     where_campaign = ""
     if campaign is not None:
         where_campaign = "AND q.campaign_id = %(campaign)s"
         params["campaign"] = campaign.pk
-    having = ("HAVING COUNT(*) FILTER (WHERE ev.next_kind = 'unfollow' AND (ev.next_at AT "
-              "TIME ZONE a.timezone)::date BETWEEN %(from)s AND %(to)s) > 0"
-              if lost_only else "")
-    sql = _SQL.format(accounts=accounts, campaign=where_campaign, having=having)
+    unfollow_day = sql.local_date("ev.next_at", "a.timezone")
+    having = ("HAVING COUNT(*) FILTER (WHERE ev.next_kind = 'unfollow' AND "
+              f"{unfollow_day} BETWEEN %(from)s AND %(to)s) > 0" if lost_only else "")
+    query = _SQL.format(accounts=accounts, campaign=where_campaign, having=having,
+                        follow_day=sql.local_date("ev.at", "a.timezone"),
+                        unfollow_day=unfollow_day)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(query, params)
         found = cursor.fetchall()
     names = {c.pk: (c.name, c.channel) for c in Campaign.objects.filter(
         brand_id=scope.brand_id, pk__in={row[0] for row in found if row[0]})}
@@ -94,7 +101,8 @@ def retention_table(*, scope: Scope, date_from: date, date_to: date,
     for campaign_id, day, gained, unfollowed, in_period in found:
         name, channel = names.get(campaign_id, (_("No campaign"), ""))
         rows.append(RetentionRow(
-            campaign_id=campaign_id, campaign=str(name), channel=channel, follow_date=day,
+            campaign_id=campaign_id, campaign=str(name), channel=channel,
+            follow_date=sql.as_date(day),
             gained=gained, still_following=gained - unfollowed, unfollowed=unfollowed,
             unfollowed_in_period=in_period))
     return rows

@@ -21,6 +21,9 @@ Dates are days in the brand's time zone; a follow date range includes both ends;
 ``last_activity`` reads the follower's last message (last_inbound_at): ``before`` and
 ``after`` a day (neither includes that day), ``within`` the last N days, or
 ``not_within`` them (never having written counts as not within).
+
+The demo runs the same querysets on SQLite, where an attribute's value is compared as text
+too (``followers.sql_portable.JsonText``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from accounts.errors import InvalidInput, RoleRequired
 from accounts.models import Role
 from accounts.scope import Scope
 from followers.models import Campaign, Customer, Follower, QRCode, Segment, Tag
+from followers.sql_portable import JsonText
 
 TAG_MODES = ("any", "all", "none")
 ATTRIBUTE_OPS = ("eq", "contains", "gt", "lt", "before", "after")
@@ -280,8 +284,8 @@ def _attribute_filter(conditions: list[dict]) -> Exists:
     customers = Customer.objects.filter(pk=OuterRef("customer_id"))
     for i, condition in enumerate(conditions):
         text, op, value = f"_a{i}", condition["op"], condition["value"]
-        customers = customers.annotate(**{text: KeyTextTransform(condition["key"],
-                                                                 "attributes")})
+        customers = customers.annotate(**{text: JsonText(KeyTextTransform(condition["key"],
+                                                                          "attributes"))})
         if op == "eq":
             customers = customers.filter(**{text: str(value)})
         elif op == "contains":

@@ -20,6 +20,9 @@ older than ``STALE_SECONDS`` is free again (``sync_resume_task`` re-queues such 
 A daily quota hit (45009) pauses the job until the next Beijing midnight; other transient
 failures (after the client's own retries) are retried with backoff, ``MAX_RETRIES`` in a
 row; anything else fails the job with the platform's reason.
+
+The statements run on PostgreSQL and on the demo's SQLite; the few fragments the two spell
+differently come from ``followers.sql_portable``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from django.utils.translation import gettext as _
 from accounts.errors import Conflict, InvalidInput, RoleRequired
 from accounts.models import OfficialAccount, Role
 from accounts.scope import Scope, access
+from followers import sql_portable as sql
 from followers.events import announce_unsubscribed
 from followers.linking import customers_link_by_unionid
 from followers.models import Customer, Follower
@@ -314,17 +318,18 @@ def _upsert_page(account: OfficialAccount, openids: list[str], sync_id: int,
     """The page's followers exist, follow, and are marked listed by this job; answers how
     many were new. A few statements a page, never one a follower."""
     page = json.dumps(list(dict.fromkeys(openids)))
+    source, openid = sql.json_texts()  # the page's openids as rows
     with connection.cursor() as cursor:
         # Repeatable writes (see _apply_profiles): no need to wait for the disk.
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        sql.commit_without_flush(cursor)
         # New followers in one INSERT ... SELECT over the page (ON CONFLICT: a subscribe
         # event may have made one a moment ago); their customers come with the profiles.
         cursor.execute(
             f"""INSERT INTO {FOLLOWERS} (brand_id, account_id, openid, unionid, subscribed,
                     subscribe_scene, qr_scene, language, region, remark, gender,
                     window_sends, short_window_sends, created_at)
-                SELECT %s, %s, o, '', true, '', '', '', '', '', 0, 0, 0, now()
-                FROM json_array_elements_text(%s::json) AS o
+                SELECT %s, %s, {openid}, '', true, '', '', '', '', '', 0, 0, 0, {sql.now()}
+                FROM {source} {sql.upsert_from_select()}
                 ON CONFLICT (account_id, openid) DO NOTHING""",  # noqa: S608
             [account.brand_id, account.pk, page],
         )
@@ -334,15 +339,15 @@ def _upsert_page(account: OfficialAccount, openids: list[str], sync_id: int,
         cursor.execute(
             f"""UPDATE {FOLLOWERS} SET subscribed = true
                 WHERE account_id = %s AND NOT subscribed
-                  AND openid IN (SELECT json_array_elements_text(%s::json))
+                  AND openid IN ({sql.json_texts_select()})
                   AND (unsubscribed_at IS NULL OR unsubscribed_at < %s)""",  # noqa: S608
-            [account.pk, page, fetched_at],
+            [account.pk, page, sql.moment(fetched_at)],
         )
         cursor.execute(
             f"""INSERT INTO {LISTINGS} (follower_id, account_id, sync_id, tagid_list)
-                SELECT id, account_id, %s, '[]'::jsonb FROM {FOLLOWERS}
+                SELECT id, account_id, %s, {sql.json_literal("[]")} FROM {FOLLOWERS}
                 WHERE account_id = %s
-                  AND openid IN (SELECT json_array_elements_text(%s::json))
+                  AND openid IN ({sql.json_texts_select()})
                 ON CONFLICT (follower_id) DO UPDATE SET sync_id = EXCLUDED.sync_id""",  # noqa: S608
             [sync_id, account.pk, page],
         )
@@ -367,13 +372,15 @@ def _reconcile(run: _Run) -> None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
-                f"""UPDATE {FOLLOWERS} f SET subscribed = false, unsubscribed_at = %s
+                f"""UPDATE {sql.updated_table(FOLLOWERS, "f")}
+                    SET subscribed = false, unsubscribed_at = %s
                     WHERE f.account_id = %s AND f.subscribed AND f.created_at < %s
                       AND (f.subscribed_at IS NULL OR f.subscribed_at < %s)
                       AND NOT EXISTS (SELECT 1 FROM {LISTINGS} l
                                       WHERE l.follower_id = f.id AND l.sync_id = %s)
-                    RETURNING f.id""",  # noqa: S608
-                [now, run.account.pk, started, started, sync.pk],
+                    RETURNING {sql.returned("f", "id")}""",  # noqa: S608
+                [sql.moment(now), run.account.pk, sql.moment(started), sql.moment(started),
+                 sync.pk],
             )
             gone = [row[0] for row in cursor.fetchall()]
         for follower in Follower.objects.filter(pk__in=gone).only(
@@ -505,9 +512,10 @@ def _text(value: object, size: int) -> str:
 
 # The batch's profiles as one JSON parameter (json.dumps is C, adapting ten arrays of
 # 1,000 values is not), read back as rows.
-_PROFILE_ROWS = """json_to_recordset(%s::json) AS v(openid text, language text, unionid text,
-    remark text, region text, gender int, scene text, qr text, subscribed_at timestamptz,
-    tags jsonb)"""
+_PROFILE_COLUMNS = [("openid", "text"), ("language", "text"), ("unionid", "text"),
+                    ("remark", "text"), ("region", "text"), ("gender", "int"),
+                    ("scene", "text"), ("qr", "text"), ("subscribed_at", "timestamptz"),
+                    ("tags", "jsonb")]
 
 
 def _apply_profiles(account: OfficialAccount, infos: list[dict], now: datetime) -> None:
@@ -538,10 +546,12 @@ def _apply_profiles(account: OfficialAccount, infos: list[dict], now: datetime) 
             if stamp else None,
             "tags": _tag_ids(info.get("tagid_list")),
         })
+    profile_rows = sql.json_records(_PROFILE_COLUMNS)
+    stamp = sql.moment(now)
     with connection.cursor() as cursor:
         # A job's writes are repeatable (the cursor is saved with them): a commit need not
         # wait for the disk; a database crash loses at most the last steps, done again.
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        sql.commit_without_flush(cursor)
         if rows:
             data = json.dumps(rows)
             # The customers of followers that have none yet (new from the list) come here,
@@ -549,16 +559,16 @@ def _apply_profiles(account: OfficialAccount, infos: list[dict], now: datetime) 
             cursor.execute(
                 f"""INSERT INTO {CUSTOMERS} (brand_id, unionid, name, phone, email, notes,
                         attributes, language, created_at, updated_at)
-                    SELECT DISTINCT %s, v.unionid, '', '', '', '', '{{}}'::jsonb, '', now(),
-                           now()
-                    FROM {_PROFILE_ROWS}
+                    SELECT DISTINCT %s, v.unionid, '', '', '', '', {sql.json_literal("{}")}, '',
+                           {sql.now()}, {sql.now()}
+                    FROM {profile_rows}
                     JOIN {FOLLOWERS} f ON f.account_id = %s AND f.openid = v.openid
                     WHERE v.unionid <> '' AND f.customer_id IS NULL
                     ON CONFLICT DO NOTHING""",  # noqa: S608
                 [account.brand_id, data, account.pk],
             )
             cursor.execute(
-                f"""UPDATE {FOLLOWERS} f SET
+                f"""UPDATE {sql.updated_table(FOLLOWERS, "f")} SET
                         customer_id = CASE WHEN f.customer_id IS NULL AND v.unionid <> ''
                             THEN (SELECT c.id FROM {CUSTOMERS} c
                                   WHERE c.brand_id = f.brand_id AND c.unionid = v.unionid
@@ -574,24 +584,25 @@ def _apply_profiles(account: OfficialAccount, infos: list[dict], now: datetime) 
                         qr_scene = CASE WHEN f.qr_scene = '' THEN v.qr ELSE f.qr_scene END,
                         subscribed_at = COALESCE(v.subscribed_at, f.subscribed_at),
                         profile_fetched_at = %s
-                    FROM {_PROFILE_ROWS}
+                    FROM {profile_rows}
                     WHERE f.account_id = %s AND f.openid = v.openid""",  # noqa: S608
-                [now, data, account.pk],
+                [stamp, data, account.pk],
             )
             cursor.execute(
-                f"""UPDATE {LISTINGS} l SET tagid_list = v.tags, tags_fetched_at = %s
-                    FROM {_PROFILE_ROWS}
+                f"""UPDATE {sql.updated_table(LISTINGS, "l")}
+                    SET tagid_list = v.tags, tags_fetched_at = %s
+                    FROM {profile_rows}
                     JOIN {FOLLOWERS} f ON f.account_id = %s AND f.openid = v.openid
                     WHERE l.follower_id = f.id
                       AND l.tagid_list IS DISTINCT FROM v.tags""",  # noqa: S608
-                [now, data, account.pk],
+                [stamp, data, account.pk],
             )
         if gone:
             # Unfollowed between the list and the profile.
             cursor.execute(
                 f"""UPDATE {FOLLOWERS} SET subscribed = false, unsubscribed_at = %s
-                    WHERE account_id = %s AND openid = ANY(%s) AND subscribed""",  # noqa: S608
-                [now, account.pk, gone],
+                    WHERE account_id = %s AND {sql.in_list("openid")} AND subscribed""",  # noqa: S608
+                [stamp, account.pk, sql.list_param(gone)],
             )
 
 

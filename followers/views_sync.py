@@ -7,6 +7,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -24,11 +26,15 @@ from followers.names import language_name, person_display_name
 def _sync_rows(scope: Scope) -> list[dict]:
     """Each served account with its latest sync."""
     accounts = list(scope.accounts().order_by("name", "pk"))
-    latest: dict[int, FollowerSync] = {}
-    for job in sync.follower_sync_list(scope=scope).filter(
-            account_id__in=[a.pk for a in accounts]).order_by("account_id", "-created_at",
-                                                              "-id").distinct("account_id"):
-        latest[job.account_id] = job
+    # Each account's newest job: the first by row number in its account (any database).
+    newest_first = Window(RowNumber(), partition_by=[F("account_id")],
+                          order_by=[F("created_at").desc(), F("id").desc()])
+    latest: dict[int, FollowerSync] = {
+        job.account_id: job
+        for job in sync.follower_sync_list(scope=scope)
+        .filter(account_id__in=[a.pk for a in accounts])
+        .annotate(newest=newest_first).filter(newest=1).order_by()
+    }
     rows = []
     for account in accounts:
         job = latest.get(account.pk)

@@ -262,6 +262,19 @@ def followers_create(sb: Any, req: Request, body: dict, appid: str) -> dict:
     return answer
 
 
+@route("POST", "/accounts/{appid}/known_followers")
+def followers_known(sb: Any, req: Request, body: dict, appid: str) -> dict:
+    """{"followers": [{"openid", "subscribe_time"?, "language"?, "subscribe_scene"?}]}:
+    followers the account had before the sandbox ran (a demo's seeded history), so
+    user/get lists them; openids known already are left as they are."""
+    followers = body.get("followers")
+    if not isinstance(followers, list):
+        raise ControlError(400, "followers must be a list of objects")
+    with sb.state.lock:
+        added = world.followers_from_history(sb.state, _account(sb, appid), followers)
+    return {"added": added, "known": len(followers) - added}
+
+
 @route("GET", "/accounts/{appid}/followers")
 def followers_list(sb: Any, req: Request, body: dict, appid: str) -> dict:
     with sb.state.lock:

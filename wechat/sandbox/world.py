@@ -146,6 +146,32 @@ def follow(state: SandboxState, account: Account, person: Person, now: float, *,
     return follower, message
 
 
+def followers_from_history(state: SandboxState, account: Account, specs: list) -> int:
+    """Followers the account has had since before this sandbox ran (a portal's seeded
+    history): each ``{"openid", "subscribe_time"?, "language"?, "subscribe_scene"?}``
+    follows since ``subscribe_time`` (epoch seconds), a person of its own; no push, no
+    event, no window. Openids taken already are skipped; answers how many were added.
+    A bad entry refuses the whole list."""
+    for spec in specs:
+        openid = spec.get("openid") if isinstance(spec, dict) else None
+        if not isinstance(openid, str) or not 1 <= len(openid) <= 64:
+            raise ControlError(400, "each follower needs an openid of 1 to 64 characters")
+        since = spec.get("subscribe_time", 0)
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            raise ControlError(400, "subscribe_time must be a whole number of seconds")
+    added = 0
+    for spec in specs:
+        if spec["openid"] in state.followers:
+            continue
+        person = create_person(state, str(spec.get("language") or "zh_CN"))
+        state.add_follower(Follower(
+            openid=spec["openid"], appid=account.appid, person_id=person.id,
+            language=person.language, subscribe_time=spec.get("subscribe_time", 0),
+            subscribe_scene=str(spec.get("subscribe_scene") or "ADD_SCENE_SEARCH")))
+        added += 1
+    return added
+
+
 def unfollow(state: SandboxState, account: Account, follower: Follower, now: float) -> dict:
     if not follower.subscribed:
         raise ControlError(409, "not following")

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import OfficialAccount, PlatformApp
-from followers.demo import platform_followers_exist
+from followers.demo import DEMO_OPENID_PREFIX, platform_followers_exist
+from followers.models import Follower
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Command(BaseCommand):
             sandbox.start()
             self.stdout.write(f"WeChat sandbox on http://{sb_host}:{sb_port}/")
             self._register_accounts(f"http://{sb_host}:{sb_port}", f"http://{host}:{port}")
+            self._register_followers(f"http://{sb_host}:{sb_port}")
             self._register_platform(f"http://{sb_host}:{sb_port}", host, port)
             # The seeded CRM's followers are the portal's only; the platform's come here.
             if not platform_followers_exist():
@@ -99,6 +101,26 @@ class Command(BaseCommand):
             response = requests.post(f"{sandbox}/_sandbox/accounts", json=body, timeout=5)
             if response.status_code >= 400:
                 self.stderr.write(f"sandbox refused {account.appid}: {response.text[:200]}")
+
+    def _register_followers(self, sandbox: str) -> None:
+        """The seeded followers who still follow exist on the platform too, so a sync of
+        their account lists them instead of marking them gone. Those the sandbox knows
+        already (its saved state) stay as they are there."""
+        for account in OfficialAccount.objects.filter(connection="direct"):
+            followers = [
+                {"openid": f.openid, "language": f.language or "zh_CN",
+                 "subscribe_scene": f.subscribe_scene or "ADD_SCENE_SEARCH",
+                 "subscribe_time": int(f.subscribed_at.timestamp()) if f.subscribed_at else 0}
+                for f in Follower.objects.filter(account=account, subscribed=True,
+                                                 openid__startswith=DEMO_OPENID_PREFIX)
+            ]
+            if not followers:
+                continue
+            response = requests.post(f"{sandbox}/_sandbox/accounts/{account.appid}/"
+                                     "known_followers", json={"followers": followers}, timeout=5)
+            if response.status_code >= 400:
+                self.stderr.write(f"sandbox refused {account.appid}'s followers: "
+                                  f"{response.text[:200]}")
 
     def _register_platform(self, sandbox: str, host: str, port: int) -> None:
         """Register the portal's platform and push tickets once the portal listens."""
