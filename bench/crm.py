@@ -337,7 +337,11 @@ def _follower_list(scope, brand) -> None:  # noqa: ANN001
         ("a common tag, English", {"tag": str(some.tags.values_list("pk", flat=True).first()
                                               or ""), "language": "en"}),
         ("an openid's start", {"q": some.openid[:14]}),
-        ("a remark's words", {"q": some.remark.split(" ", 2)[1]}),
+        ("an account's openid prefix (all its followers)", {"q": some.openid[:10]}),
+        ("a remark's number (one follower)", {"q": some.remark.split(" ", 2)[1]}),
+        ("a word in a fifth of the remarks", {"q": "guest"}),
+        ("the same, English only", {"q": "guest", "language": "en"}),
+        ("two letters", {"q": "gu"}),
         ("a search nothing matches", {"q": "no such guest"}),
     ]
     print("follower list, a page of 50 (median of 5):")

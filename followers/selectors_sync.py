@@ -9,11 +9,13 @@ total).
 
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Concat
 
 from accounts.errors import InvalidInput
 from accounts.scope import Scope
@@ -21,6 +23,9 @@ from followers.models import Follower
 from followers.models_sync import FollowerSync
 
 PAGE_SIZE = 50
+# A search's matches per lookup read through its index before it counts as common
+# (_page_ids).
+SEARCH_CAP = 100_000
 MAX_PAGE_SIZE = 200
 # What may be an openid or its start: one token of 6+ URL-safe characters.
 _OPENID = re.compile(r"[A-Za-z0-9_-]{6,64}")
@@ -83,6 +88,15 @@ def follower_list(*, scope: Scope) -> QuerySet[Follower]:
 
 
 def follower_search(*, scope: Scope, filters: FollowerFilters) -> QuerySet[Follower]:
+    """The followers the filters choose (the search included), in no order."""
+    query = _filtered(scope, filters)
+    if filters.q:
+        query = query.filter(pk__in=_matching(query, filters.q))
+    return query
+
+
+def _filtered(scope: Scope, filters: FollowerFilters) -> QuerySet[Follower]:
+    """The filters but the search."""
     query = follower_list(scope=scope)
     if filters.account is not None:
         query = query.filter(account_id=filters.account)
@@ -92,14 +106,48 @@ def follower_search(*, scope: Scope, filters: FollowerFilters) -> QuerySet[Follo
         query = query.filter(language=filters.language)
     if filters.tag is not None:
         query = query.filter(tags__id=filters.tag)
-    if filters.q:
-        text = filters.q
-        match = Q(remark__icontains=text) | Q(customer__name__icontains=text)
-        if _OPENID.fullmatch(text):
-            # An openid: exact, or its start (the openid index serves both).
-            match |= Q(openid__startswith=text)
-        query = query.filter(match)
     return query
+
+
+def _lookups(text: str) -> list[tuple[str, str]]:
+    """Where a search looks: the remark and the customer's name hold it, or the openid
+    starts with it (an openid: exact, or its start)."""
+    found = [("remark", "icontains"), ("customer__name", "icontains")]
+    if _OPENID.fullmatch(text):
+        found.append(("openid", "startswith"))
+    return found
+
+
+def _matching(base: QuerySet[Follower], text: str) -> QuerySet:
+    """The ids of ``base``'s followers the search finds: one indexed lookup each (trigrams
+    on the remark and the name, the openid's pattern index), put together. As one OR over
+    the join, PostgreSQL walked the brand's followers testing each: 1.6 s at a million
+    rows for a rare match, 0.65 s for none."""
+    parts = [base.filter(**{f"{column}__{lookup}": text}).values("pk")
+             for column, lookup in _lookups(text)]
+    return parts[0].union(*parts[1:])
+
+
+def _page_ids(base: QuerySet[Follower], text: str, want: int) -> list[int]:
+    """The newest ``want`` ids the search finds in ``base``. Per lookup: up to SEARCH_CAP
+    matches are read through its index (trigrams, the openid's pattern index) and the
+    newest kept, which serves a rare match and a clustered one (a whole account synced
+    long ago: its openids share a start and its ids are together) alike; a lookup that
+    matches more than that is common enough among the newest followers to be found by
+    walking them down the id index (its column wrapped, so the planner cannot take the
+    lookup's index and sort every match: 1.5 s for a word in a fifth of the remarks)."""
+    ids: set[int] = set()
+    for column, lookup in _lookups(text):
+        probe = list(base.filter(**{f"{column}__{lookup}": text})
+                     .values_list("pk", flat=True)[:SEARCH_CAP + 1])
+        if len(probe) <= SEARCH_CAP:
+            ids.update(heapq.nlargest(want, probe))
+            continue
+        walk = (base.annotate(searched=Concat(column, Value("")))
+                .filter(**{f"searched__{lookup}": text}).order_by("-pk")
+                .values_list("pk", flat=True)[:want])
+        ids.update(walk)
+    return heapq.nlargest(want, ids)
 
 
 @dataclass
@@ -111,9 +159,14 @@ class FollowerPage:
 
 def follower_page(*, scope: Scope, filters: FollowerFilters) -> FollowerPage:
     """One keyset page, newest first, with the cursor of the next and a cheap count."""
-    query = follower_search(scope=scope, filters=filters)
+    query = _filtered(scope, filters)
     if filters.after is not None:
         query = query.filter(pk__lt=filters.after)
+    if filters.q:
+        # The page's ids first (_page_ids), then its rows. Joined to all the matches at
+        # once, the planner walked the brand's id index down to where they were (0.6 s
+        # when they were all old followers).
+        query = Follower.objects.filter(pk__in=_page_ids(query, filters.q, filters.size + 1))
     rows = list(query.select_related("customer", "account").order_by("-pk")[:filters.size + 1])
     more = len(rows) > filters.size
     rows = rows[:filters.size]

@@ -158,3 +158,42 @@ def test_the_page_starts_a_sync_and_refuses_a_second(client, two_brands):
     assert "data-testid=\"sync-button\"" not in client.get("/crm/followers/").content.decode()
     assert client.post("/crm/followers/sync/", {"account": two_brands["a2"].pk}).status_code \
         == 403
+
+
+def test_a_search_pages_alike_whether_its_matches_are_read_by_index_or_walked(
+        client, two_brands, monkeypatch):
+    from followers import selectors_sync
+
+    a1, a2 = two_brands["a1"], two_brands["a2"]
+    bund = Customer.objects.create(brand=two_brands["brand_a"], name="Bund Hotel guest")
+    matches = [make_follower(account=a1 if n % 2 else a2, remark=f"Bund {n}")
+               for n in range(6)]
+    matches.append(make_follower(account=a1, customer=bund))
+    matches.append(make_follower(account=a2, openid="oBundPrefix00000000000001"))
+    for _ in range(4):
+        make_follower(account=a1, remark="Pudong")
+    newest_first = sorted((f.pk for f in matches), reverse=True)
+
+    def pages(q: str) -> list[int]:
+        seen, after = [], None
+        while True:
+            params = {"q": q, "page_size": 3, **({"after": after} if after else {})}
+            answer = client.get(FOLLOWERS, params).json()
+            seen += [f["id"] for f in answer["results"]]
+            after = answer["next_after"]
+            if after is None:
+                return seen
+
+    client.force_login(two_brands["admin_a"].user)
+    by_index = pages("bund")
+    # "bund" is too short to be an openid: the remark and the name only.
+    assert by_index == [pk for pk in newest_first if pk != matches[-1].pk]
+    assert pages("oBundPref") == [matches[-1].pk]
+    # Every lookup "common" (more matches than the cap): walked down the id index instead.
+    monkeypatch.setattr(selectors_sync, "SEARCH_CAP", 1)
+    assert pages("bund") == by_index
+    assert pages("oBundPref") == [matches[-1].pk]
+    # A member serving one account searches that account alone.
+    client.force_login(two_brands["agent_a"].user)  # serves a2
+    assert pages("bund") == [pk for pk in by_index
+                             if Follower.objects.get(pk=pk).account_id == a2.pk]
