@@ -3,7 +3,8 @@ customers) and its tag rules (CRUD, move, test a text).
 
 Reading is for every member; changing tags and rules needs a manager's reach
 ("teams.manage"); applying a tag is for anyone who sees the followers (an agent: those of
-the accounts they serve). Ids the requester does not see answer 404.
+the accounts they serve). Ids the requester does not see answer 404. Renaming and
+deleting a tag reach WeChat at once (followers.tags); a refusal there answers 409.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api_base import ScopedViewSet
+from accounts.api_schema import answers
 from accounts.errors import InvalidInput, NotInScope
 from accounts.scope import Scope
 from followers import tag_rules
@@ -81,8 +83,11 @@ class CrmTagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
         return Response(CrmTagSerializer(self.scoped_queryset(self.scope).get(pk=tag.pk)).data,
                         status=status.HTTP_201_CREATED)
 
+    @answers(409)
     def update(self, request: Request, pk: str | None = None, partial: bool = False
                ) -> Response:
+        """Rename the tag, on WeChat too (every account that has it): 409 with the reason
+        when an account refuses, and then the tag keeps its name everywhere."""
         tag = self.get_object()
         self.scope.require("teams.manage")
         serializer = CrmTagSerializer(tag, data=request.data, partial=partial)
@@ -94,14 +99,19 @@ class CrmTagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
                 raise _field_errors(exc) from exc
         return Response(CrmTagSerializer(self.scoped_queryset(self.scope).get(pk=tag.pk)).data)
 
+    @answers(409)
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        """Rename the tag, on WeChat too (see PUT)."""
         return self.update(request, pk, partial=True)
 
+    @answers(409)
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        """Deletes the brand tag in the portal; its WeChat twins stay on the accounts."""
+        """Delete the tag, on WeChat first (every account that has it). 409 with the reason
+        while a tag rule adds it, or when an account refuses (45057: more than 100,000
+        followers there): the tag then stays on those accounts only."""
         tag = self.get_object()
         self.scope.require("teams.manage")
-        tag.delete()
+        tag_services.tag_delete(tag=tag, by=self.scope.membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _change(self, request: Request, add: bool) -> Response:

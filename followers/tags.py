@@ -9,8 +9,14 @@ refuses (100 tags on the account, 20 on the follower, ...) stays in the portal; 
 turns failed with the reason. `tags_pull_account` reads the platform's tags and members
 back, mapping tags to brand tags by name and creating brand tags as needed.
 
-Every change writes the customer's timeline (tag_added / tag_removed) and announces
-`tag.added` / `tag.removed`.
+Renaming (`tag_rename`) and deleting (`tag_delete`) a brand tag reach WeChat at once, on
+every account that has it (tags/update, tags/delete): all or nothing for a rename, as far
+as WeChat lets for a delete. A rename kept in the portal only would come back from the
+next pull as a brand tag of the old name; a delete would leave the tag on the accounts,
+counting against their 100.
+
+Every change of followers' tags writes the customer's timeline (tag_added / tag_removed)
+and announces `tag.added` / `tag.removed`.
 """
 
 from __future__ import annotations
@@ -22,22 +28,42 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import events
-from accounts.errors import InvalidInput
+from accounts.errors import Conflict, InvalidInput
 from accounts.models import Membership, OfficialAccount
 from followers import tag_limits as limits
-from followers.models import AccountTag, CustomerActivity, Follower, Tag, TagSync
+from followers.models import (
+    AccountTag,
+    CustomerActivity,
+    Follower,
+    Segment,
+    Tag,
+    TagRule,
+    TagSync,
+)
 from wechat.client.retry import Safety, is_transient
-from wechat.errors import TransportError, WeChatError
+from wechat.errors import TransportError, WeChatError, WeChatException
 
 logger = logging.getLogger(__name__)
 
 PORTAL, RULE, WECHAT = "portal", "rule", "wechat"
 NOT_FOLLOWING = _("The follower no longer follows the account: the tag stays in the portal.")
+NAME_TAKEN = _("The brand has a tag of that name already.")
+NO_ANSWER = _("WeChat did not answer: try again in a minute.")
+TAG_GONE = _("The tag was deleted meanwhile.")
+RENAME_REFUSED = _("The tag keeps its name “%(old)s”: WeChat did not take “%(name)s” on "
+                   "every account. %(refusals)s")
+NOT_PUT_BACK = _("On %(accounts)s WeChat kept the new name: rename the tag again once "
+                 "WeChat answers.")
+RULES_ADD_IT = _("“%(name)s” stays: rules add it (%(rules)s). Change them first.")
+DELETE_REFUSED = _("“%(name)s” stays: WeChat did not delete it on these accounts. "
+                   "%(refusals)s")
+DELETED_THERE = _("It is gone from WeChat on %(accounts)s.")
+UNTAG_CHUNK = 5000
 
 
 # -- brand tags -------------------------------------------------------------------------
@@ -59,17 +85,199 @@ def tag_get_or_create(*, brand_id: int, name: str) -> tuple[Tag, bool]:
         return Tag.objects.get(brand_id=brand_id, name=name), False
 
 
-def tag_rename(*, tag: Tag, name: str) -> Tag:
+def _check_rename(tag: Tag, name: str) -> str:
     name = name.strip()
     error = limits.name_error(name)
     if error:
         raise InvalidInput(error, fields={"name": [error]})
     if Tag.objects.filter(brand_id=tag.brand_id, name=name).exclude(pk=tag.pk).exists():
-        raise InvalidInput("the brand has a tag of that name already",
-                           fields={"name": ["the brand has a tag of that name already"]})
+        raise InvalidInput(str(NAME_TAKEN), fields={"name": [str(NAME_TAKEN)]})
+    return name
+
+
+def _locked(tag: Tag) -> Tag | None:
+    """The tag's row, locked until the transaction ends. FOR NO KEY UPDATE: tagging
+    followers meanwhile (which only references the row) goes on; another rename, delete or
+    a push creating the tag on an account waits, then sees the name that won."""
+    return Tag.objects.select_for_update(no_key=True).filter(pk=tag.pk).first()
+
+
+def _mappings(tag: Tag) -> list[AccountTag]:
+    return list(AccountTag.objects.filter(tag=tag).select_related("account")
+                .order_by("account__name", "account_id"))
+
+
+def _refusal(exc: WeChatException) -> str:
+    if isinstance(exc, WeChatError):
+        return limits.reason_for(exc.errcode, exc.reason)
+    return str(NO_ANSWER)
+
+
+def _listed(refusals: list[tuple[OfficialAccount, str]]) -> str:
+    return "; ".join(f"{account.name}: {reason}" for account, reason in refusals)
+
+
+def tag_rename(*, tag: Tag, name: str) -> Tag:
+    """Rename the brand tag and its WeChat tag on every account that has one (tags/update),
+    all or nothing: when an account refuses (the name taken or too long there, a system
+    tag, WeChat not answering after the client's retries) the accounts renamed get the old
+    name back and Conflict names each account that refused, with the reason; the brand tag
+    keeps its name. A mapping WeChat no longer knows (45159) is dropped: the tag is made
+    again, under the new name, the next time a follower there gets it.
+
+    The caller holds nothing; the tag row is locked here while WeChat is called."""
+    name = _check_rename(tag, name)
+    if name == tag.name:
+        return tag
+    refused: list[tuple[OfficialAccount, str]] = []
+    with transaction.atomic():
+        locked = _locked(tag)
+        if locked is None:
+            raise Conflict(str(TAG_GONE))
+        old = locked.name
+        renamed: list[AccountTag] = []
+        for mapped in _mappings(locked):
+            try:
+                _client(mapped.account).tag_update(mapped.wechat_id, name)
+            except WeChatException as exc:
+                if isinstance(exc, WeChatError) and exc.errcode == 45159:
+                    _forget(mapped, "tag gone on the account")
+                    continue
+                if isinstance(exc, TransportError) and exc.maybe_sent:
+                    renamed.append(mapped)  # it may have gone through: put it back too
+                refused.append((mapped.account, _refusal(exc)))
+                logger.warning("tag rename refused on the account", extra={
+                    "tag_id": locked.pk, "account_id": mapped.account_id, "name": name,
+                    "errcode": getattr(exc, "errcode", None), "error": str(exc)})
+                continue
+            renamed.append(mapped)
+        taken = False
+        if not refused:
+            locked.name = name
+            try:
+                with transaction.atomic():
+                    locked.save(update_fields=["name"])
+            except IntegrityError:  # another tag took the name in the portal meanwhile
+                taken = True
+        not_back = _rename_back(renamed, old) if refused or taken else []
+    if taken:
+        raise InvalidInput(str(NAME_TAKEN), fields={"name": [str(NAME_TAKEN)]})
+    if refused:
+        message = RENAME_REFUSED % {"name": name, "old": old, "refusals": _listed(refused)}
+        if not_back:
+            message += " " + NOT_PUT_BACK % {"accounts": ", ".join(a.name for a in not_back)}
+        raise Conflict(message)
+    logger.info("tag renamed", extra={"tag_id": tag.pk, "old": old, "name": name,
+                                      "accounts": len(renamed)})
     tag.name = name
-    tag.save(update_fields=["name"])
     return tag
+
+
+def _rename_back(renamed: list[AccountTag], old: str) -> list[OfficialAccount]:
+    """Give the old name back on WeChat (best effort); answers the accounts where that
+    failed too, each logged."""
+    failed = []
+    for mapped in renamed:
+        try:
+            _client(mapped.account).tag_update(mapped.wechat_id, old)
+        except WeChatException as exc:
+            failed.append(mapped.account)
+            logger.error("tag rename not reverted on the account", extra={
+                "tag_id": mapped.tag_id, "account_id": mapped.account_id, "name": old,
+                "error": str(exc)})
+    return failed
+
+
+def _forget(mapped: AccountTag, why: str) -> None:
+    mapped.delete()
+    logger.info(why, extra={"tag_id": mapped.tag_id, "account_id": mapped.account_id,
+                            "wechat_id": mapped.wechat_id})
+
+
+def tag_delete_blockers(*, tag: Tag) -> list[TagRule]:
+    """The rules that add ``tag``: while one does, the tag cannot be deleted."""
+    return list(TagRule.objects.filter(brand_id=tag.brand_id, add_tags=tag)
+                .order_by("position", "pk"))
+
+
+def tag_delete(*, tag: Tag, by: Membership | None = None) -> None:
+    """Delete the brand tag, first on WeChat (tags/delete) on every account that has it.
+
+    A rule that adds the tag blocks the delete (Conflict naming the rules): deleting the
+    tag would quietly change what the rule does, so the rule is changed first, by a
+    person. Rules that only remove the tag simply lose it.
+
+    An account where WeChat deleted the tag (or no longer had it: 45159) loses it in the
+    portal too: its mapping, its followers' tag (timeline and ``tag.removed``, as a
+    removal; nothing is sent to WeChat, the platform untagged them) and its pending
+    changes. When an account refuses (45057: more than 100,000 followers there; WeChat not
+    answering), the brand tag stays with the accounts that kept it, and Conflict names
+    them with the reason; asking again finishes the job. Otherwise the brand tag goes:
+    its remaining rows (changes pending on accounts it was never made on, rules' removals)
+    go with it. Segments naming it drop the condition when read (followers.segments).
+
+    The caller holds nothing; the tag row is locked here while WeChat is called."""
+    rules = tag_delete_blockers(tag=tag)
+    if rules:
+        raise Conflict(RULES_ADD_IT % {
+            "name": tag.name, "rules": ", ".join(f"“{r.name}”" for r in rules)})
+    refused: list[tuple[OfficialAccount, str]] = []
+    deleted: list[OfficialAccount] = []
+    with transaction.atomic():
+        locked = _locked(tag)
+        if locked is None:
+            return  # deleted meanwhile
+        for mapped in _mappings(locked):
+            try:
+                _client(mapped.account).tag_delete(mapped.wechat_id)
+            except WeChatException as exc:
+                if not (isinstance(exc, WeChatError) and exc.errcode == 45159):
+                    refused.append((mapped.account, _refusal(exc)))
+                    logger.warning("tag delete refused on the account", extra={
+                        "tag_id": locked.pk, "account_id": mapped.account_id,
+                        "errcode": getattr(exc, "errcode", None), "error": str(exc)})
+                    continue
+            _forget(mapped, "tag deleted on the account")
+            deleted.append(mapped.account)
+        kept = [account.pk for account, _reason in refused]
+        leaving = Follower.objects.filter(tags=locked).exclude(account_id__in=kept)
+        _untag_all(locked, leaving, by=by)
+        TagSync.objects.filter(tag=locked).exclude(account_id__in=kept).delete()
+        if not refused:
+            locked.delete()
+    if refused:
+        message = DELETE_REFUSED % {"name": tag.name, "refusals": _listed(refused)}
+        if deleted:
+            message += " " + DELETED_THERE % {"accounts": ", ".join(a.name for a in deleted)}
+        raise Conflict(message)
+    logger.info("tag deleted", extra={"tag_id": tag.pk, "name": tag.name})
+
+
+def _untag_all(tag: Tag, followers: QuerySet[Follower], *, by: Membership | None) -> None:
+    """Take the tag off every one of ``followers`` in the portal only, a few thousand at a
+    time (each a timeline batch and one ``tag.removed``)."""
+    ids = list(followers.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), UNTAG_CHUNK):
+        tag_remove(tag=tag, followers=ids[start:start + UNTAG_CHUNK], by=by, push=False)
+
+
+def tag_wechat_accounts(*, tag: Tag) -> list[OfficialAccount]:
+    """The accounts that have the tag on WeChat, by name."""
+    return [m.account for m in _mappings(tag)]
+
+
+def tag_delete_preview(*, tag: Tag) -> dict:
+    """What deleting ``tag`` would do: the followers who lose it, the accounts whose WeChat
+    tag goes, the rules that block it and the segments whose condition on it changes."""
+    segments = [s for s in Segment.objects.filter(brand_id=tag.brand_id).order_by("name")
+                if any(tag.pk in (ids or []) for ids in
+                       (s.definition.get("tags") or {}).values())]
+    return {
+        "followers": Follower.objects.filter(tags=tag).count(),
+        "accounts": tag_wechat_accounts(tag=tag),
+        "rules": tag_delete_blockers(tag=tag),
+        "segments": segments,
+    }
 
 
 # -- followers' tags --------------------------------------------------------------------
@@ -220,10 +428,25 @@ def _client(account: OfficialAccount):  # noqa: ANN202
 
 
 def _ensure_account_tag(client, account: OfficialAccount, tag: Tag,  # noqa: ANN001
+                        report: PushReport) -> AccountTag | None:
+    """The tag's id on ``account``, creating the tag there (tags/create) when missing
+    (None: the brand tag was deleted meanwhile). Raises WeChatError with the platform's
+    code, or with 45056/45158 from our own check before calling."""
+    found = AccountTag.objects.filter(tag=tag, account=account).first()
+    if found is not None:
+        return found
+    with transaction.atomic():
+        # Under the tag's lock, so a rename or delete running now is not overtaken by a
+        # tag made on WeChat under the old name.
+        current = _locked(tag)
+        if current is None:
+            return None
+        tag.name = current.name
+        return _create_account_tag(client, account, tag, report)
+
+
+def _create_account_tag(client, account: OfficialAccount, tag: Tag,  # noqa: ANN001
                         report: PushReport) -> AccountTag:
-    """The tag's id on ``account``, creating the tag there (tags/create) when missing.
-    Raises WeChatError with the platform's code, or with 45056/45158 from our own check
-    before calling."""
     found = AccountTag.objects.filter(tag=tag, account=account).first()
     if found is not None:
         return found
@@ -301,7 +524,7 @@ def tags_push_account(*, account_id: int) -> PushReport:
         except TransportError as exc:
             report.pending += _retry_later(rows, str(exc))
             continue
-        if mapped is None:  # removing a tag WeChat never had
+        if mapped is None:  # removing a tag WeChat never had, or the tag is gone
             TagSync.objects.filter(pk__in=[r.pk for r in rows]).delete()
             continue
         gone = [r for r in rows if not r.follower.subscribed]

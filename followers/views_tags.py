@@ -1,6 +1,7 @@
 """Brand pages of the tags part: /crm/tags/ (each tag with its status on every account:
-its WeChat id, changes pending, refusals and why) and /crm/tag-rules/ (the ordered rules,
-their form, and a tester: which rule a text would trigger)."""
+its WeChat id, changes pending, refusals and why; renaming and deleting a tag, on WeChat
+too) and /crm/tag-rules/ (the ordered rules, their form, and a tester: which rule a text
+would trigger)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from kombu.exceptions import OperationalError as BrokerError
 
-from accounts.errors import DomainError
+from accounts.errors import Conflict, DomainError, InvalidInput
 from accounts.scope import Scope, access
 from accounts.views import member_required
 from accounts.views import show_refusal as _show
-from followers import tag_rules
+from followers import tag_limits, tag_rules
 from followers import tags as tag_services
 from followers.models import Campaign, Tag, TagRule, TagSync
 from followers.tasks_tags import tags_pull_task, tags_push_enqueue
@@ -30,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 class CrmTagForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("New tag"), max_length=30)
+
+
+class CrmTagRenameForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("New name"), max_length=tag_limits.MAX_NAME)
 
 
 def _names(text: str) -> list[str]:
@@ -161,6 +166,48 @@ def tags_pull(request: HttpRequest, scope: Scope) -> HttpResponse:
                                       "again in a minute."))
             return redirect("crm_tags")
     messages.success(request, _("The accounts' tags are being read from WeChat."))
+    return redirect("crm_tags")
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def tag_rename_page(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    """GET: the tag's name in a form; POST renames it, on WeChat too, or says why not."""
+    tag = access(Tag.objects.filter(brand_id=scope.brand_id), pk)
+    scope.require("teams.manage")
+    old = tag.name
+    form = CrmTagRenameForm(request.POST or None, initial={"name": tag.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            tag_services.tag_rename(tag=tag, name=form.cleaned_data["name"])
+        except InvalidInput as exc:
+            _show(form, exc)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Tag “%(old)s” renamed to “%(name)s”.")
+                             % {"old": old, "name": tag.name})
+            return redirect("crm_tags")
+    return render(request, "followers/tags/tag_rename.html", {
+        "tag": tag, "form": form, "accounts": tag_services.tag_wechat_accounts(tag=tag)})
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def tag_delete_page(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    """GET asks for confirmation, saying what goes with the tag; POST deletes it, on
+    WeChat first, or says why it stays (on the tags page)."""
+    tag = access(Tag.objects.filter(brand_id=scope.brand_id), pk)
+    scope.require("teams.manage")
+    if request.method == "GET":
+        return render(request, "followers/tags/tag_delete.html", {
+            "tag": tag, **tag_services.tag_delete_preview(tag=tag)})
+    try:
+        tag_services.tag_delete(tag=tag, by=scope.membership)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Tag “%(name)s” deleted.") % {"name": tag.name})
     return redirect("crm_tags")
 
 

@@ -23,7 +23,7 @@ rule's ground 5) until the mention ends.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -48,7 +48,7 @@ from routing.events import (
     agent_group,
     brand_group,
 )
-from routing.layers import stream_send
+from routing.layers import LAYER_ERRORS, stream_send
 
 logger = logging.getLogger(__name__)
 
@@ -77,12 +77,13 @@ def audience(*, conversation: Conversation) -> list[int]:
     return audience_ids(Place.of(conversation))
 
 
-def former_audience(*, conversation: Conversation, payload: dict, now: Iterable[int]) -> list[int]:
+def former_audience(*, conversation: Conversation, payload: dict, now: Iterable[int],
+                    audience_of: Callable[[Place], list[int]] = audience_ids) -> list[int]:
     """Members who could see the conversation where it was before a transfer (the
     payload's `previous_*` place) and cannot see it now."""
     if "previous_handling_account_id" not in payload:
         return []
-    before = audience_ids(Place(
+    before = audience_of(Place(
         brand_id=conversation.brand_id,
         handling_account_id=payload["previous_handling_account_id"],
         team_id=payload.get("previous_team_id"),
@@ -107,28 +108,55 @@ def snippet(message: Message) -> str:
     return message_snippet(msg_type=message.msg_type, content=message.content)
 
 
-def push(name: str, payload: dict) -> int:
-    """Build the event for one hook payload and send it to its audience; a conversation that
-    moved also tells the members who saw it before and do not now (`former_audience`).
-    Answers how many members it went to (0 when the rows are gone)."""
-    conversation = Conversation.objects.filter(
-        pk=payload.get("conversation_id"), brand_id=payload.get("brand_id")
-    ).first()
+class _Reads:
+    """What a batch of pushes reads, read once: the conversations and messages its events
+    name (one query each), and each place's audience (one query a place: a conversation's
+    events in one batch share it)."""
+
+    def __init__(self, pairs: list[tuple[str, dict]]) -> None:
+        conversations = {p.get("conversation_id") for _n, p in pairs}
+        self.conversations = {c.pk: c for c in Conversation.objects.filter(
+            pk__in=[pk for pk in conversations if isinstance(pk, int)])}
+        messages = {p.get("message_id") for n, p in pairs if n.startswith("message.")}
+        self.messages = {m.pk: m for m in Message.objects.filter(
+            pk__in=[pk for pk in messages if isinstance(pk, int)])}
+        self._audiences: dict[Place, list[int]] = {}
+
+    def conversation(self, payload: dict) -> Conversation | None:
+        found = self.conversations.get(payload.get("conversation_id"))
+        return found if found is not None and found.brand_id == payload.get("brand_id") else None
+
+    def message(self, payload: dict, conversation: Conversation) -> Message | None:
+        found = self.messages.get(payload.get("message_id"))
+        return found if found is not None and found.conversation_id == conversation.pk else None
+
+    def audience(self, place: Place) -> list[int]:
+        if place not in self._audiences:
+            self._audiences[place] = audience_ids(place)
+        return self._audiences[place]
+
+
+def _parts(name: str, payload: dict, reads: _Reads) -> list[StreamPart]:
+    """The stream parts one hook payload sends (none when its rows are gone): the event to
+    its audience and, for a conversation that moved, the word that it went to the members
+    who saw it before and do not now (`former_audience`)."""
+    conversation = reads.conversation(payload)
     if conversation is None:
         logger.info("console push skipped: conversation gone", extra={"hook": name})
-        return 0
+        return []
     if name == "mention.created":
-        return _push_mention(payload, conversation)
-    event = _event(name, payload, conversation)
+        return _mention_parts(payload, conversation)
+    event = _event(name, payload, conversation, reads)
     if event is None:
-        return 0
-    members = audience(conversation=conversation)
+        return []
+    members = reads.audience(Place.of(conversation))
     parts: list[StreamPart] = [{"to": members, "payload": event}]
     gone: list[int] = []
     if name == "conversation.transferred":
         # Screens that showed it before a transfer would keep a stale row: they learn only
         # that it went, not where, nor anything about the follower.
-        gone = former_audience(conversation=conversation, payload=payload, now=members)
+        gone = former_audience(conversation=conversation, payload=payload, now=members,
+                               audience_of=reads.audience)
     if gone:
         moved: MovedAwayEvent = {
             "type": "conversation",
@@ -138,11 +166,52 @@ def push(name: str, payload: dict) -> int:
             "at": event["at"],
         }
         parts.append({"to": gone, "payload": moved})
-    send(conversation.brand_id, parts)
-    return len(members) + len(gone)
+    return parts
 
 
-def _push_mention(payload: dict, conversation: Conversation) -> int:
+def _reach(parts: list[StreamPart]) -> int:
+    return sum(len(part["to"] or ()) for part in parts)
+
+
+def push(name: str, payload: dict) -> int:
+    """Build the event for one hook payload and send it to its audience. Answers how many
+    members it went to (0 when the rows are gone). Raises what the channel layer raises."""
+    parts = _parts(name, payload, _Reads([(name, payload)]))
+    if parts:
+        send(payload["brand_id"], parts)
+    return _reach(parts)
+
+
+def push_batch(pairs: list[tuple[str, dict]]) -> tuple[int, list[tuple[str, dict]]]:
+    """`push` for a batch of (name, payload) pairs, in order, reading what they share once
+    (`_Reads`) and sending one stream message per brand (its parts numbered in the
+    batch's order). Answers how many members it went to and the pairs the channel layer
+    refused (to try again); a pair that fails otherwise is logged and skipped."""
+    reads = _Reads(pairs)
+    by_brand: dict[int, list[tuple[list[StreamPart], tuple[str, dict]]]] = {}
+    for name, payload in pairs:
+        try:
+            parts = _parts(name, payload, reads)
+        except Exception:
+            logger.exception("console push failed", extra={"hook": name})
+            continue
+        if parts:
+            by_brand.setdefault(payload["brand_id"], []).append((parts, (name, payload)))
+    sent, unsent = 0, []
+    for brand_id, items in by_brand.items():
+        parts = [part for built, _pair in items for part in built]
+        try:
+            send(brand_id, parts)
+        except LAYER_ERRORS as exc:
+            logger.warning("console push could not reach the channel layer: %r", exc,
+                           extra={"events": len(items)})
+            unsent += [pair for _built, pair in items]
+        else:
+            sent += _reach(parts)
+    return sent, unsent
+
+
+def _mention_parts(payload: dict, conversation: Conversation) -> list[StreamPart]:
     """A mention is news for the mentioned member alone (while it is open), whatever else
     the conversation's audience holds."""
     mention = (Mention.objects.filter(pk=payload.get("mention_id"), conversation=conversation,
@@ -150,7 +219,7 @@ def _push_mention(payload: dict, conversation: Conversation) -> int:
                .select_related("note", "by__user").first())
     if mention is None:
         logger.info("console push skipped: mention gone or ended", extra={"hook": "mention"})
-        return 0
+        return []
     by = mention.by
     event: MentionEvent = {
         "type": "mention",
@@ -160,12 +229,11 @@ def _push_mention(payload: dict, conversation: Conversation) -> int:
         "snippet": snippet(mention.note),
         "at": timezone.now().isoformat(),
     }
-    send(conversation.brand_id, [{"to": [mention.member_id], "payload": event}])
-    return 1
+    return [{"to": [mention.member_id], "payload": event}]
 
 
 def _event(
-    name: str, payload: dict, conversation: Conversation
+    name: str, payload: dict, conversation: Conversation, reads: _Reads | None = None
 ) -> MessageEvent | MessageStatusEvent | ConversationEvent | None:
     at = timezone.now().isoformat()
     if name.startswith("conversation."):
@@ -180,9 +248,7 @@ def _event(
             "reason": console_reason(name, payload),
             "at": at,
         }
-    message = Message.objects.filter(
-        pk=payload.get("message_id"), conversation_id=conversation.pk
-    ).first()
+    message = (reads or _Reads([(name, payload)])).message(payload, conversation)
     if message is None:
         logger.info("console push skipped: message gone", extra={"hook": name})
         return None

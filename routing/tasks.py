@@ -6,7 +6,6 @@ from celery import shared_task
 from celery.exceptions import MaxRetriesExceededError
 
 from routing import realtime
-from routing.layers import LAYER_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +34,11 @@ def console_push_batch_task(self, events: list[list]) -> int:  # noqa: ANN001
     re-read then; the screens cannot tell it is missing when only this worker lost Redis.
     If Redis is gone for everyone, the sockets notice by themselves and resync when it is
     back. Any other failing event is logged and skipped."""
-    sent, unsent = 0, []
-    for name, payload in events:
-        try:
-            sent += realtime.push(name, payload)
-        except LAYER_ERRORS as exc:
-            logger.warning("console push could not reach the channel layer: %r", exc,
-                           extra={"hook": name})
-            unsent.append([name, payload])
-        except Exception:
-            logger.exception("console push failed", extra={"hook": name})
+    sent, unsent = realtime.push_batch([(name, payload) for name, payload in events])
     if unsent:
         try:
-            raise self.retry(args=(unsent,), countdown=2 ** self.request.retries)
+            raise self.retry(args=([list(pair) for pair in unsent],),
+                             countdown=2 ** self.request.retries)
         except MaxRetriesExceededError:
             logger.error("console push gave up after %d tries; screens resync when they "
                          "next see the layer", PUSH_RETRIES + 1,

@@ -45,15 +45,15 @@ def _counted(send, sends: Counter):  # noqa: ANN001, ANN202
 def _write(w: dict, openid: str, monkeypatch) -> tuple[int, int]:  # noqa: ANN001
     """A follower's first message to the Bund (it opens a conversation). Answers (events
     pushed, members who may see it)."""
-    pushed, push = [], realtime.push
+    pushed, parts = [], realtime._parts
 
-    def counted(name: str, payload: dict) -> int:
+    def counted(name: str, payload: dict, reads: object) -> list:
         pushed.append(name)
-        return push(name, payload)
+        return parts(name, payload, reads)
 
-    monkeypatch.setattr(realtime, "push", counted)
+    monkeypatch.setattr(realtime, "_parts", counted)
     _inbound_text(w["bund"], openid, "hello")
-    monkeypatch.setattr(realtime, "push", push)
+    monkeypatch.setattr(realtime, "_parts", parts)
     conversation = Conversation.objects.get(follower__openid=openid)
     assert pushed, "nothing was pushed"
     return len(pushed), len(audience(conversation=conversation))

@@ -39,37 +39,55 @@ def test_the_push_is_queued_within_50_ms_not_with_the_background_work(broker, mo
 
 @pytest.fixture
 def refusals(monkeypatch):  # noqa: ANN001, ANN201
-    """The push refused by the layer the first ``n`` times (``refusals.append(n)``)."""
-    calls: list[str] = []
-    refused: list[int] = [0]
+    """Each event reaches 5 members; the layer refuses the first ``n`` sends
+    (``refusals.refuse(n)``), or those of one brand (``refusals.only(brand_id)``)."""
+    sends: list[tuple[int, list[str]]] = []
+    refused: list = [0, None]
 
-    def push(name: str, payload: dict) -> int:
-        calls.append(name)
-        if len(calls) <= refused[0]:
+    def parts(name: str, payload: dict, reads: object) -> list:
+        return [{"to": [1, 2, 3, 4, 5], "payload": {"type": name}}]
+
+    def send(brand_id: int, parts: list) -> None:
+        sends.append((brand_id, [part["payload"]["type"] for part in parts]))
+        if len(sends) <= refused[0] and refused[1] in (None, brand_id):
             raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379.")
-        return 5
 
-    monkeypatch.setattr(realtime, "push", push)
-    return SimpleNamespace(calls=calls, refuse=lambda n: refused.__setitem__(0, n))
+    monkeypatch.setattr(realtime, "_parts", parts)
+    monkeypatch.setattr(realtime, "send", send)
+    monkeypatch.setattr(realtime, "_Reads", lambda pairs: None)
+    return SimpleNamespace(sends=sends, refuse=lambda n: refused.__setitem__(0, n),
+                           only=lambda brand_id: refused.__setitem__(1, brand_id))
 
 
-def test_a_push_the_layer_refused_is_sent_again(refusals, caplog):  # noqa: ANN001
+def test_a_batch_is_one_stream_message_per_brand_and_a_refused_one_is_sent_again(
+        refusals, caplog):  # noqa: ANN001
     refusals.refuse(1)
-    caplog.set_level(logging.WARNING, logger="routing.tasks")
+    caplog.set_level(logging.WARNING, logger="routing.realtime")
     result = console_push_batch_task.apply(args=([["message.created", PAYLOAD],
                                                   ["message.status", PAYLOAD]],))
-    # The refused one again, alone; the other went the first time.
-    assert refusals.calls == ["message.created", "message.status", "message.created"]
+    # Both events in one send; refused, both again in one send.
+    assert refusals.sends == [(1, ["message.created", "message.status"])] * 2
     # (Not result.get(): an earlier test may have left this thread marked as a worker.)
-    assert result.get(disable_sync_subtasks=False) == 5
+    assert result.get(disable_sync_subtasks=False) == 10
     (warning,) = caplog.records
     assert warning.getMessage().startswith("console push could not reach the channel layer")
+
+
+def test_only_the_refused_brands_events_are_sent_again(refusals):  # noqa: ANN001
+    refusals.refuse(2)
+    refusals.only(2)
+    other = {**PAYLOAD, "brand_id": 2}
+    console_push_batch_task.apply(args=([["message.created", PAYLOAD],
+                                         ["message.created", other],
+                                         ["message.status", PAYLOAD]],))
+    assert refusals.sends == [(1, ["message.created", "message.status"]),
+                              (2, ["message.created"]), (2, ["message.created"])]
 
 
 def test_a_push_refused_every_time_gives_up_with_an_error(refusals, caplog):  # noqa: ANN001
     refusals.refuse(100)
     caplog.set_level(logging.WARNING, logger="routing.tasks")
     console_push_batch_task.apply(args=([["message.created", PAYLOAD]],))
-    assert len(refusals.calls) == PUSH_RETRIES + 1
+    assert len(refusals.sends) == PUSH_RETRIES + 1
     assert caplog.records[-1].levelname == "ERROR"
     assert "gave up" in caplog.records[-1].getMessage()
