@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, viewsets
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -114,6 +115,19 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet:
         raise NotImplementedError
+
+    def finalize_response(self, request: Request, response: Any, *args: Any,
+                          **kwargs: Any) -> Any:
+        """An error answers JSON, as the schema documents every error, even where the
+        request asked for a file (``?format=csv``, ``png``): a CSV or image renderer would
+        send the error's text under the file's content type."""
+        if (isinstance(response, Response) and response.status_code >= 400
+                and getattr(request, "accepted_renderer", None) is not None
+                and request.accepted_renderer.media_type not in (
+                    "application/json", "text/html")):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):

@@ -37,7 +37,8 @@ DESCRIPTIONS = {
          "given twice), or malformed JSON.",
     401: "No API key, or one that is invalid or revoked.",
     403: "The requester's role does not allow this (or a session without a brand or CSRF).",
-    404: "Not found: missing and not yours answer the same. Also a page past the last one.",
+    404: "Not found: missing and not yours answer the same. Also a page past the last one, "
+         "and a ?format= the operation does not offer.",
     409: "The request conflicts with the current state (the message says which).",
     415: "The body's Content-Type is not one this operation reads.",
     429: "This API key sent too many requests; wait for Retry-After seconds.",
@@ -76,6 +77,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes.add(429)
         if "{" in self.path or (self._is_list_view() and self._get_paginator()):
             codes.add(404)
+        if any(r.format not in ("json", "api") for r in self.view.renderer_classes):
+            codes.add(404)  # offers a file (?format=csv, png): an unknown ?format= is 404
         if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer():
             codes.add(415)
         handler = getattr(self.view, getattr(self.view, "action", None) or "", None)

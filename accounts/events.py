@@ -158,6 +158,16 @@ class MentionCreated(TypedDict):
     by_membership_id: int | None
 
 
+class TagRenamed(TypedDict):
+    """A brand tag took a new name (followers.tags.tag_rename, once WeChat took it on
+    every account): what names tags, as routing's rules do, follows."""
+
+    brand_id: int
+    tag_id: int
+    old_name: str
+    name: str
+
+
 class TagChanged(TypedDict):
     """A brand tag was added to (or removed from) followers, by a person, a rule or a pull
     from the platform (followers.tags)."""
@@ -192,6 +202,7 @@ EVENTS: dict[str, type] = {
     "member.changed": MemberChanged,
     "mention.created": MentionCreated,
     "tag.added": TagChanged,
+    "tag.renamed": TagRenamed,
     "tag.removed": TagChanged,
 }
 CONVERSATION_EVENTS = tuple(name for name in EVENTS if name.startswith("conversation."))

@@ -9,6 +9,7 @@ setting takes an owner or admin of the whole brand. A report is JSON, or CSV wit
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -119,7 +120,10 @@ _REPORT_RESPONSES = {
 def report_response(request: Request, *, scope: Scope, campaign: Campaign | None,
                     filename: str) -> Response | HttpResponse:
     date_from, date_to = period_of(request.query_params, scope=scope)
-    lost_only = (request.query_params.get("lost_only") or "").lower() in ("1", "true", "yes")
+    given = (request.query_params.get("lost_only") or "false").lower()
+    if given not in ("true", "false"):
+        raise serializers.ValidationError({"lost_only": [_("true or false.")]})
+    lost_only = given == "true"
     rows = retention.retention_table(scope=scope, date_from=date_from, date_to=date_to,
                                      campaign=campaign, lost_only=lost_only)
     if request.accepted_renderer.format == "csv":
@@ -199,9 +203,11 @@ class CrmQRCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         query = campaigns.qrcode_list(scope=scope)
         wanted = self.request.query_params.get("campaign") if self.request else None
         if wanted:
-            if not wanted.isdigit():
+            if not re.fullmatch(r"-?[0-9]+", wanted):
                 raise serializers.ValidationError({"campaign": [_("A whole number.")]})
-            query = query.filter(campaign_id=int(wanted))
+            # Any whole number is a campaign id to look for; none past an id's range.
+            number = int(wanted)
+            query = query.filter(campaign_id=number) if 0 < number < 2**63 else query.none()
         return query.order_by("-created_at", "-pk")
 
     @extend_schema(parameters=[OpenApiParameter(

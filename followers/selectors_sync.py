@@ -29,7 +29,9 @@ SEARCH_CAP = 100_000
 MAX_PAGE_SIZE = 200
 # What may be an openid or its start: one token of 6+ URL-safe characters.
 _OPENID = re.compile(r"[A-Za-z0-9_-]{6,64}")
-_WHOLE = re.compile(r"[0-9]+")
+# Any whole number is an id to look for (none matches past the ids' range): the schema
+# says integer.
+_WHOLE = re.compile(r"-?[0-9]{1,30}")
 
 
 @dataclass
@@ -48,7 +50,7 @@ class FollowerFilters:
 def _whole(name: str, raw: str) -> int:
     if not _WHOLE.fullmatch(raw):
         raise InvalidInput(fields={name: ["A whole number."]})
-    return int(raw)
+    return max(-(2**63), min(int(raw), 2**63 - 1))  # a database integer either way
 
 
 def follower_filters_from(params: Any) -> FollowerFilters:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.serializers import StrictInput
@@ -87,6 +87,8 @@ class CrmRetentionTotalsSerializer(serializers.Serializer):
     unfollowed_in_period = serializers.IntegerField()
 
 
+# One report object, which drf-spectacular would draw as an array on the list action.
+@extend_schema_serializer(many=False)
 class CrmRetentionReportSerializer(serializers.Serializer):
     date_from = serializers.DateField(help_text=_("The period's first day."))
     date_to = serializers.DateField(help_text=_("The period's last day (included)."))
@@ -95,6 +97,9 @@ class CrmRetentionReportSerializer(serializers.Serializer):
 
 
 class CrmRetentionSettingSerializer(StrictInput, serializers.ModelSerializer):
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                           help_text=_("null until the setting is first saved."))
+
     class Meta:
         model = CrmRetention
         fields = ["erase_after_days", "updated_at"]

@@ -31,6 +31,8 @@ class CrmCustomerFollowerSerializer(serializers.ModelSerializer):
 class CrmCustomerSerializer(serializers.ModelSerializer):
     display_name = serializers.SerializerMethodField()
     followers = serializers.SerializerMethodField()
+    # Text as stored: "" when unknown (the model's EmailField would promise an address).
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Customer

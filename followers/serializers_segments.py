@@ -55,6 +55,12 @@ DEFINITION_SCHEMA = {
 }
 
 
+# A condition given as null is no condition (followers.segments.definition_clean).
+for _name, _part in DEFINITION_SCHEMA["properties"].items():
+    if _name != "include_unfollowed":
+        _part["nullable"] = True
+
+
 @extend_schema_field(DEFINITION_SCHEMA)
 class CrmSegmentDefinitionField(serializers.JSONField):
     pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.serializers import StrictInput
@@ -87,6 +88,9 @@ class CrmFollowerSerializer(serializers.ModelSerializer):
         return customer.name if customer is not None else ""
 
 
+# The list answers one page object (keyset: no count of everything), which drf-spectacular
+# would otherwise draw as an array of them, as for any list action.
+@extend_schema_serializer(many=False)
 class CrmFollowerPageSerializer(serializers.Serializer):
     results = CrmFollowerSerializer(many=True)
     next_after = serializers.IntegerField(

@@ -19,22 +19,23 @@ FOLLOWER_FULL = _("This follower already carries %(limit)s WeChat tags, the plat
 NAME_TOO_LONG = _("A tag name has at most %(limit)s characters.")
 NAME_BLANK = _("A tag needs a name.")
 
-# Platform errcodes -> the sentence the portal shows (the follower keeps the portal tag).
-REASONS: dict[int, str] = {
-    45056: str(ACCOUNT_FULL),
-    45057: "The tag has more than 100,000 followers on WeChat: untag them first.",
-    45058: "WeChat's system tags cannot be changed.",
-    45059: str(FOLLOWER_FULL),
-    45157: "WeChat refused the tag name (taken or not allowed).",
-    45158: str(NAME_TOO_LONG),
-    45159: "WeChat does not know this tag id on the account.",
-    40032: "WeChat refused the batch size (1 to 50 openids a call).",
+# Platform errcodes -> the sentence the portal shows (the follower keeps the portal tag),
+# in the language active when it is said (a request's; a worker's default).
+REASONS: dict[int, object] = {
+    45056: ACCOUNT_FULL,
+    45057: _("The tag has more than 100,000 followers on WeChat: untag them first."),
+    45058: _("WeChat's system tags cannot be changed."),
+    45059: FOLLOWER_FULL,
+    45157: _("WeChat refused the tag name (taken or not allowed)."),
+    45158: NAME_TOO_LONG,
+    45159: _("WeChat does not know this tag id on the account."),
+    40032: _("WeChat refused the batch size (1 to 50 openids a call)."),
 }
 
 
 def reason_for(errcode: int | None, fallback: str = "") -> str:
     """The plain sentence for a platform errcode, formatted with the limits."""
-    text = REASONS.get(errcode or 0, fallback or f"WeChat error {errcode}")
+    text = str(REASONS.get(errcode or 0, fallback or f"WeChat error {errcode}"))
     return text % {"limit": MAX_TAGS_PER_ACCOUNT if errcode == 45056
                    else MAX_TAGS_PER_FOLLOWER if errcode == 45059 else MAX_NAME}
 

@@ -57,8 +57,8 @@ NO_ANSWER = _("WeChat did not answer: try again in a minute.")
 TAG_GONE = _("The tag was deleted meanwhile.")
 RENAME_REFUSED = _("The tag keeps its name “%(old)s”: WeChat did not take “%(name)s” on "
                    "every account. %(refusals)s")
-NOT_PUT_BACK = _("On %(accounts)s WeChat kept the new name: rename the tag again once "
-                 "WeChat answers.")
+NOT_PUT_BACK = _("The old name could not be put back on WeChat on %(accounts)s: rename "
+                 "the tag again once WeChat answers.")
 RULES_ADD_IT = _("“%(name)s” stays: rules add it (%(rules)s). Change them first.")
 DELETE_REFUSED = _("“%(name)s” stays: WeChat did not delete it on these accounts. "
                    "%(refusals)s")
@@ -147,7 +147,7 @@ def tag_rename(*, tag: Tag, name: str) -> Tag:
                     renamed.append(mapped)  # it may have gone through: put it back too
                 refused.append((mapped.account, _refusal(exc)))
                 logger.warning("tag rename refused on the account", extra={
-                    "tag_id": locked.pk, "account_id": mapped.account_id, "name": name,
+                    "tag_id": locked.pk, "account_id": mapped.account_id, "tag": name,
                     "errcode": getattr(exc, "errcode", None), "error": str(exc)})
                 continue
             renamed.append(mapped)
@@ -167,8 +167,10 @@ def tag_rename(*, tag: Tag, name: str) -> Tag:
         if not_back:
             message += " " + NOT_PUT_BACK % {"accounts": ", ".join(a.name for a in not_back)}
         raise Conflict(message)
-    logger.info("tag renamed", extra={"tag_id": tag.pk, "old": old, "name": name,
+    logger.info("tag renamed", extra={"tag_id": tag.pk, "old": old, "tag": name,
                                       "accounts": len(renamed)})
+    events.announce("tag.renamed", {"brand_id": tag.brand_id, "tag_id": tag.pk,
+                                    "old_name": old, "name": name})
     tag.name = name
     return tag
 
@@ -183,7 +185,7 @@ def _rename_back(renamed: list[AccountTag], old: str) -> list[OfficialAccount]:
         except WeChatException as exc:
             failed.append(mapped.account)
             logger.error("tag rename not reverted on the account", extra={
-                "tag_id": mapped.tag_id, "account_id": mapped.account_id, "name": old,
+                "tag_id": mapped.tag_id, "account_id": mapped.account_id, "tag": old,
                 "error": str(exc)})
     return failed
 
@@ -250,7 +252,7 @@ def tag_delete(*, tag: Tag, by: Membership | None = None) -> None:
         if deleted:
             message += " " + DELETED_THERE % {"accounts": ", ".join(a.name for a in deleted)}
         raise Conflict(message)
-    logger.info("tag deleted", extra={"tag_id": tag.pk, "name": tag.name})
+    logger.info("tag deleted", extra={"tag_id": tag.pk, "tag": tag.name})
 
 
 def _untag_all(tag: Tag, followers: QuerySet[Follower], *, by: Membership | None) -> None:

@@ -3,9 +3,13 @@ place new conversations, drain queues, follow transfers' QR scans."""
 
 from __future__ import annotations
 
+import logging
+
 from accounts import events
 from accounts.models import Membership, Team
 from messaging.task_batches import batch_submit
+
+logger = logging.getLogger(__name__)
 
 # -- assignment --------------------------------------------------------------------------
 
@@ -58,12 +62,31 @@ def member_drain(name: str, payload: dict) -> None:
         _drain(_teams_of(payload["membership_id"]))
 
 
+def rules_follow_tag_rename(name: str, payload: dict) -> None:
+    """Routing rules name the tags they match (``RoutingRule.tags``): a brand tag's new
+    name replaces the old one in every rule of the brand that names it, so the rule goes
+    on matching the same followers."""
+    from routing.models import RoutingRule
+
+    old, new = payload["old_name"], payload["name"]
+    changed = []
+    for rule in RoutingRule.objects.filter(brand_id=payload["brand_id"]):
+        if old in (rule.tags or []):
+            rule.tags = list(dict.fromkeys(new if t == old else t for t in rule.tags))
+            changed.append(rule)
+    RoutingRule.objects.bulk_update(changed, ["tags"])
+    if changed:
+        logger.info("routing rules follow a tag's new name",
+                    extra={"tag_id": payload["tag_id"], "rules": len(changed)})
+
+
 def subscribe() -> None:
     # -- assignment (routing.assignment / routing.engine) --
     events.subscribe("conversation.opened", route_relay)
     events.subscribe("conversation.reopened", route_relay)
     events.subscribe("conversation.resolved", resolved_drain)
     events.subscribe("member.changed", member_drain)
+    events.subscribe("tag.renamed", rules_follow_tag_rename)
     # -- account-to-account paths (routing.account_paths) --
     from routing.account_paths import invitation_followed
 

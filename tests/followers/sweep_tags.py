@@ -6,6 +6,8 @@ from __future__ import annotations
 # (url, methods), placeholders in {braces} named by `ids`.
 HTML_ROUTES: list[tuple[str, list[str]]] = [
     ("/crm/tags/{crm_tag}/push/", ["post"]),
+    ("/crm/tags/{crm_tag}/rename/", ["get", "post"]),
+    ("/crm/tags/{crm_tag}/delete/", ["get", "post"]),
     ("/crm/tag-rules/{crm_tag_rule}/edit/", ["get", "post"]),
     ("/crm/tag-rules/{crm_tag_rule}/delete/", ["get", "post"]),
     ("/crm/tag-rules/{crm_tag_rule}/move/", ["post"]),
