@@ -12,7 +12,8 @@ what; the sockets only compare their member's id with the list it made.
 Then, in the brand fan-out (`CONSOLE_FANOUT=brand`, the default), one channel-layer
 message goes to the brand's group, carrying the event and the audience's membership ids,
 numbered on the brand's stream (`routing.layers.stream_send`); each socket relays only
-what is addressed to its member. An event costs one group send whatever the audience, and
+what is addressed to its member. An event costs one group send whatever the audience (a
+batch of them, `push_batch`, one per brand, its reads shared), and
 a socket that misses a number tells its screen to resync. In the per-agent fan-out
 (`agent`, the benchmark's baseline) there is one group send per member of the audience,
 to `agent.<membership id>`, unnumbered.
