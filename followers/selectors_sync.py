@@ -89,14 +89,6 @@ def follower_list(*, scope: Scope) -> QuerySet[Follower]:
     return query
 
 
-def follower_search(*, scope: Scope, filters: FollowerFilters) -> QuerySet[Follower]:
-    """The followers the filters choose (the search included), in no order."""
-    query = _filtered(scope, filters)
-    if filters.q:
-        query = query.filter(pk__in=_matching(query, filters.q))
-    return query
-
-
 def _filtered(scope: Scope, filters: FollowerFilters) -> QuerySet[Follower]:
     """The filters but the search."""
     query = follower_list(scope=scope)
@@ -118,16 +110,6 @@ def _lookups(text: str) -> list[tuple[str, str]]:
     if _OPENID.fullmatch(text):
         found.append(("openid", "startswith"))
     return found
-
-
-def _matching(base: QuerySet[Follower], text: str) -> QuerySet:
-    """The ids of ``base``'s followers the search finds: one indexed lookup each (trigrams
-    on the remark and the name, the openid's pattern index), put together. As one OR over
-    the join, PostgreSQL walked the brand's followers testing each: 1.6 s at a million
-    rows for a rare match, 0.65 s for none."""
-    parts = [base.filter(**{f"{column}__{lookup}": text}).values("pk")
-             for column, lookup in _lookups(text)]
-    return parts[0].union(*parts[1:])
 
 
 def _page_ids(base: QuerySet[Follower], text: str, want: int) -> list[int]:

@@ -6,10 +6,9 @@ import logging
 
 from celery import shared_task
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerError
 
 from followers import sync
-from followers.tasks_tags import tags_pull_task
+from followers.tasks_tags import tags_pull_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,5 @@ def tags_pull_after_sync(*, account_id: int) -> None:
     """Queue the pull of the account's tags and their members (``tags_pull_task``) once
     the caller's transaction commits: the end of a full sync. Never raises for the
     broker: the job is done whatever becomes of the pull, and the tags page pulls again."""
-
-    def enqueue() -> None:
-        try:
-            tags_pull_task.apply_async((account_id,), retry=False)
-        except (BrokerError, OSError) as exc:
-            logger.warning("could not queue the tag pull after a sync",
-                           extra={"account_id": account_id, "error": str(exc)})
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: tags_pull_enqueue(
+        account_id, failure="could not queue the tag pull after a sync"))

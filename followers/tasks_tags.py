@@ -45,6 +45,17 @@ def tags_push_enqueue(account_ids: Iterable[int]) -> None:
                            extra={"account_id": account_id, "error": str(exc)})
 
 
+def tags_pull_enqueue(account_id: int, *, failure: str = "could not queue a tag pull") -> bool:
+    """Queue the pull of one account's tags; False (and ``failure`` logged) when the broker
+    cannot be reached. Never raises: the caller says what that means for it."""
+    try:
+        tags_pull_task.apply_async((account_id,), retry=False)
+    except (BrokerError, OSError) as exc:
+        logger.warning(failure, extra={"account_id": account_id, "error": str(exc)})
+        return False
+    return True
+
+
 @shared_task(acks_late=True)
 def tags_pull_task(account_id: int) -> dict:
     report = tags_pull_account(account_id=account_id)

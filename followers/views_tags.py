@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
-from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.errors import Conflict, DomainError, InvalidInput
 from accounts.scope import Scope, access
@@ -24,7 +23,7 @@ from accounts.views import show_refusal as _show
 from followers import tag_limits, tag_rules
 from followers import tags as tag_services
 from followers.models import Campaign, Tag, TagRule, TagSync
-from followers.tasks_tags import tags_pull_task, tags_push_enqueue
+from followers.tasks_tags import tags_pull_enqueue, tags_push_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +156,7 @@ def tags_pull(request: HttpRequest, scope: Scope) -> HttpResponse:
     """Read every account's tags and their members back from WeChat (a task each)."""
     scope.require("teams.manage")
     for account_id in scope.accounts().values_list("pk", flat=True):
-        try:
-            tags_pull_task.apply_async((account_id,), retry=False)
-        except (BrokerError, OSError) as exc:
-            logger.warning("could not queue a tag pull", extra={"account_id": account_id,
-                                                                 "error": str(exc)})
+        if not tags_pull_enqueue(account_id):
             messages.error(request, _("The background workers cannot be reached: try "
                                       "again in a minute."))
             return redirect("crm_tags")
