@@ -36,7 +36,7 @@ from accounts.events import CONVERSATION_EVENTS
 from messaging.models import Conversation, Mention, Message
 from messaging.previews import snippet as message_snippet
 from messaging.task_batches import batch_submit
-from messaging.visibility import Place, audience_ids
+from messaging.visibility import Place, audience_ids, audiences
 from routing.events import (
     CONSOLE_EVENT,
     MOVED_AWAY,
@@ -84,13 +84,17 @@ def former_audience(*, conversation: Conversation, payload: dict, now: Iterable[
     payload's `previous_*` place) and cannot see it now."""
     if "previous_handling_account_id" not in payload:
         return []
-    before = audience_of(Place(
+    before = audience_of(_former_place(conversation, payload))
+    return sorted(set(before) - set(now))
+
+
+def _former_place(conversation: Conversation, payload: dict) -> Place:
+    return Place(
         brand_id=conversation.brand_id,
         handling_account_id=payload["previous_handling_account_id"],
         team_id=payload.get("previous_team_id"),
         assignee_id=payload.get("previous_assignee_id"),
-    ))
-    return sorted(set(before) - set(now))
+    )
 
 
 def console_reason(name: str, payload: dict) -> str:
@@ -111,8 +115,8 @@ def snippet(message: Message) -> str:
 
 class _Reads:
     """What a batch of pushes reads, read once: the conversations and messages its events
-    name (one query each), and each place's audience (one query a place: a conversation's
-    events in one batch share it)."""
+    name (one query each), and the audiences of the places they are and were at (one
+    statement for them all: `messaging.visibility.audiences`)."""
 
     def __init__(self, pairs: list[tuple[str, dict]]) -> None:
         conversations = {p.get("conversation_id") for _n, p in pairs}
@@ -121,7 +125,11 @@ class _Reads:
         messages = {p.get("message_id") for n, p in pairs if n.startswith("message.")}
         self.messages = {m.pk: m for m in Message.objects.filter(
             pk__in=[pk for pk in messages if isinstance(pk, int)])}
-        self._audiences: dict[Place, list[int]] = {}
+        places = [Place.of(c) for c in self.conversations.values()]
+        places += [_former_place(c, p) for _n, p in pairs
+                   if (c := self.conversations.get(p.get("conversation_id"))) is not None
+                   and "previous_handling_account_id" in p]
+        self._audiences: dict[Place, list[int]] = audiences(places)
 
     def conversation(self, payload: dict) -> Conversation | None:
         found = self.conversations.get(payload.get("conversation_id"))

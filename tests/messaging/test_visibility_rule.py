@@ -17,8 +17,9 @@ from accounts.scope import scope_for_membership
 from messaging import services
 from messaging.models import Conversation, Mention, Message
 from messaging.selectors import conversation_counts, conversation_list
+from messaging.visibility import Place, audiences
 from routing import assignment
-from routing.realtime import audience, former_audience
+from routing.realtime import _Reads, audience, former_audience
 from routing.selectors import messages_missed
 from routing.transfers import transfer_create
 from tests.factories import make_account, make_brand, make_conversation, make_member, make_team
@@ -59,6 +60,7 @@ def brand() -> dict:
 
 def _readers(member, conversation: Conversation, client: APIClient) -> dict[str, bool]:
     scope = scope_for_membership(member)
+    place = Place.of(conversation)
     client.force_login(member.user)
     detail = client.get(f"/api/v1/conversations/{conversation.pk}/")
     assert detail.status_code in (200, 404), detail.content
@@ -67,6 +69,8 @@ def _readers(member, conversation: Conversation, client: APIClient) -> dict[str,
         "detail": detail.status_code == 200,
         "counts": conversation_counts(scope=scope)["all"] > 0,
         "audience": member.pk in audience(conversation=conversation),
+        # The batch reading (a push batch's): the same rule in five plain queries.
+        "audiences": member.pk in audiences([place])[place],
         "missed": (messages_missed(scope=scope, since=0) or 0) > 0,
     }
 
@@ -80,6 +84,14 @@ def _who_sees(data: dict, client: APIClient) -> set[str]:
         if readers["list"]:
             seen.add(name)
     return seen
+
+
+def _batch_former(conversation: Conversation, moved: dict) -> list[int]:
+    """Who the push batch tells that the conversation went (its reads, `audiences`)."""
+    reads = _Reads([("conversation.transferred", moved)])
+    return former_audience(conversation=conversation, payload=moved,
+                           now=reads.audience(Place.of(conversation)),
+                           audience_of=reads.audience)
 
 
 ALWAYS = {"admin", "everywhere"}
@@ -125,6 +137,7 @@ def test_transferred_between_teams(brand, announced) -> None:
     gone = former_audience(conversation=conversation, payload=moved,
                            now=audience(conversation=conversation))
     assert gone == [people["reservations_member"].pk]
+    assert _batch_former(conversation, moved) == gone
 
 
 def test_transferred_between_accounts(brand, announced) -> None:
@@ -144,6 +157,7 @@ def test_transferred_between_accounts(brand, announced) -> None:
     gone = former_audience(conversation=conversation, payload=moved,
                            now=audience(conversation=conversation))
     assert sorted(gone) == sorted([people["booking_agent"].pk, people["assignee"].pk])
+    assert _batch_former(conversation, moved) == sorted(gone)
 
 
 def test_nobody_is_given_a_conversation_they_could_not_see(brand) -> None:

@@ -52,8 +52,9 @@ def test_a_batch_reads_once_and_sends_once_per_brand_what_single_pushes_send(mon
     sent.clear()
     with CaptureQueriesContext(connection) as queries:
         reached, unsent = realtime.push_batch(pairs)
-    # Conversations, messages, then one audience per conversation (not per event).
-    assert len(queries.captured_queries) == 2 + 3
+    # Conversations, messages, then every place's audience in one statement (not one per
+    # event, nor per conversation).
+    assert len(queries.captured_queries) == 2 + 1
     assert unsent == []
     assert [brand for brand, _parts in sent] == [lumen.pk, rival.pk]
     batched = [{**part, "payload": {**part["payload"], "at": None}}
