@@ -167,8 +167,9 @@ def reset_task_times(redis_url: str) -> None:
 # --- where a route's time goes ----------------------------------------------------------
 
 
-def profile_routing(count: int, *, warm: int = 5, lines: int = 30) -> str:
-    """`routing.engine.route_conversation` under cProfile, in this process, on ``count``
+def profile_routing(count: int, *, warm: int = 5, lines: int = 30, batch: int = 5) -> str:
+    """`routing.engine.route_conversations` (in batches of ``batch``, as the worker routes)
+    under cProfile, in this process, on ``count``
     conversations of the last run put back as they were when they opened (open, no team,
     unrouted, no decisions); the first ``warm`` calls (lazy imports, the language
     detector's models) are left out. Answers the report."""
@@ -181,7 +182,7 @@ def profile_routing(count: int, *, warm: int = 5, lines: int = 30) -> str:
     from django.utils import timezone
 
     from messaging.models import Conversation
-    from routing.engine import route_conversation
+    from routing.engine import route_conversation, route_conversations
     from routing.models import RoutingDecision
 
     ids = list(Conversation.objects.filter(follower__openid__startswith="oBench")
@@ -194,20 +195,28 @@ def profile_routing(count: int, *, warm: int = 5, lines: int = 30) -> str:
     RoutingDecision.objects.filter(conversation_id__in=ids).delete()
     for pk in ids[:warm]:
         route_conversation(pk)
-    # Half unprofiled (what a route costs), half under the profiler (where it goes).
-    plain, ids = ids[warm:warm + count // 2], ids[:warm] + ids[warm + count // 2:]
+    # A quarter unprofiled one by one (what a lone route costs), a quarter unprofiled in
+    # the worker's batches (what the routing task pays per conversation), half under the
+    # profiler in batches (where it goes).
+    plain = ids[warm:warm + count // 4]
+    batched = ids[warm + count // 4:warm + count // 2]
+    ids = ids[:warm] + ids[warm + count // 2:]
     cpu = time.process_time()
     for pk in plain:
         route_conversation(pk)
     plain_cpu = (time.process_time() - cpu) / max(len(plain), 1)
+    cpu = time.process_time()
+    for start in range(0, len(batched), batch):
+        route_conversations(batched[start:start + batch])
+    batched_cpu = (time.process_time() - cpu) / max(len(batched), 1)
     # CPU time, not wall: on a shared machine the wall time is mostly other people's
     # work; the queries' round trips show as their count.
     profiler = cProfile.Profile(time.process_time)
     started, cpu = time.perf_counter(), time.process_time()
     with CaptureQueriesContext(connection) as queries:
         profiler.enable()
-        for pk in ids[warm:]:
-            route_conversation(pk)
+        for start in range(warm, len(ids), batch):
+            route_conversations(ids[start:start + batch])
         profiler.disable()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assigned = RoutingDecision.objects.filter(conversation_id__in=ids[warm:],
@@ -223,8 +232,10 @@ def profile_routing(count: int, *, warm: int = 5, lines: int = 30) -> str:
                                                              "routing", "followers")), "?")
         by_table[f"{verb} {table}"] += 1
     out.write(f"route_conversation unprofiled: {plain_cpu * 1000:.1f} ms CPU each "
-              f"(x{len(plain)})\n")
-    out.write(f"route_conversation x{routed} ({assigned} assigned), profiled: "
+              f"(x{len(plain)}); in batches of {batch}: {batched_cpu * 1000:.1f} ms CPU "
+              f"each (x{len(batched)})\n")
+    out.write(f"route_conversations in batches of {batch}, x{routed} ({assigned} assigned), "
+              "profiled: "
               f"{elapsed / routed * 1000:.1f} ms wall, {cpu / routed * 1000:.1f} ms CPU, "
               f"{len(queries.captured_queries) / routed:.1f} queries each\n  queries per "
               "route by first table: " + ", ".join(

@@ -54,10 +54,12 @@ from messaging.visibility import Place, may_hold
 from routing.brand_settings import settings_for
 from routing.models import AgentState, RoutingDecision, RoutingSettings, Transfer
 from routing.rules import speaks
+from routing.shared_reads import once
 
 __all__ = [
     "assign_to",
     "assign_waiting",
+    "assign_waiting_teams",
     "capacity_sentence",
     "conversation_assign",
     "conversation_claim_next",
@@ -187,70 +189,106 @@ def team_queue(team_id: int) -> QuerySet[Conversation]:
             .exclude(_transfer_waiting()).order_by(*QUEUE_ORDER))
 
 
-def _online_members(team_id: int) -> list[int]:
-    return list(Membership.objects.filter(teams=team_id, presence=Membership.Presence.ONLINE)
-                .order_by("pk").values_list("pk", flat=True))
-
-
 def assign_waiting(*, team_id: int | None, now: datetime | None = None) -> int:
     """Drain the team's queue, oldest first, to its online members who speak each
     conversation's language and have room; answers how many were assigned. A conversation
     nobody free speaks for keeps its place while younger ones go. The account queues
     (no team) are not drained: they wait for someone to claim them."""
-    if team_id is None or not team_queue(team_id).exists():
-        # Most drains (a resolve, an agent back online) find the queue empty: one query.
-        return 0
-    team = Team.objects.filter(pk=team_id).first()
-    if team is None:
-        return 0
-    strategy = settings_for(team.brand_id).strategy
-    member_ids = _online_members(team_id)
-    if not member_ids:
-        return 0
-    ensure_states(member_ids)
-    assigned = 0
-    while True:
-        done, more = _drain_once(team, member_ids, strategy, now or timezone.now())
-        assigned += done
-        if not done or not more:
-            return assigned
+    return assign_waiting_teams([team_id] if team_id is not None else [], now=now)
 
 
-def _drain_once(team: Team, member_ids: list[int], strategy: str,
-                now: datetime) -> tuple[int, bool]:
-    """One pass: as many of the oldest waiting conversations as the free members have
-    room for, each to the fairest free speaker. Answers how many were assigned, and
-    whether another pass may find more (the pass filled every free slot it had)."""
+def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) -> int:
+    """`assign_waiting` for several teams at once (a batch of routes, a batch of
+    resolutions): the queues, members, locks and loads of all of them read together, each
+    team's queue then drained as `assign_waiting` drains it. A member of two of the teams
+    counts their load once across both."""
+    wanted = sorted(set(team_ids) - {None})
+    if not wanted:
+        return 0
+    # Most drains (a resolve, an agent back online) find the queues empty: one query.
+    waiting = set(Conversation.objects.filter(
+        team_id__in=wanted, status=Conversation.Status.OPEN, assignee__isnull=True,
+    ).exclude(_transfer_waiting()).order_by().values_list("team_id", flat=True).distinct())
+    if not waiting:
+        return 0
+    teams = {team.pk: team for team in (
+        once(("team", pk), lambda pk=pk: Team.objects.filter(pk=pk).first())
+        for pk in sorted(waiting)) if team is not None}
+    online = _online_members(list(teams))
+    if not online:
+        return 0
+    members = sorted({pk for pks in online.values() for pk in pks})
+    once(("states", tuple(members)), lambda: ensure_states(members))
+    strategies = {pk: once(("strategy", team.brand_id),
+                           lambda team=team: settings_for(team.brand_id).strategy)
+                  for pk, team in teams.items()}
+    assigned, active = 0, sorted(online)
+    while active:
+        done, more = _drain_once([teams[pk] for pk in active], members, strategies,
+                                 now or timezone.now())
+        assigned += sum(done.values())
+        # Another pass only where this one filled every free slot it had.
+        active = [pk for pk in active if done.get(pk) and more.get(pk)]
+    return assigned
+
+
+def _online_members(team_ids: list[int]) -> dict[int, list[int]]:
+    """Per team, its online members, by pk (teams without one left out)."""
+    online: dict[int, list[int]] = {}
+    for team_id, member_id in (Membership.teams.through.objects.filter(
+            team_id__in=team_ids, membership__presence=Membership.Presence.ONLINE)
+            .order_by("membership_id").values_list("team_id", "membership_id")):
+        online.setdefault(team_id, []).append(member_id)
+    return online
+
+
+def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, str],
+                now: datetime) -> tuple[dict[int, int], dict[int, bool]]:
+    """One pass over each team: as many of its oldest waiting conversations as its free
+    members have room for, each to the fairest free speaker. Answers, per team, how many
+    were assigned and whether another pass may find more (the pass filled every free slot
+    it had)."""
+    done: dict[int, int] = {}
+    more: dict[int, bool] = {}
     with transaction.atomic():
         states = lock_states(member_ids)
-        # Re-read under the lock: presence, team and capacity may have changed meanwhile.
-        members = Membership.objects.filter(
-            pk__in=member_ids, teams=team.pk, presence=Membership.Presence.ONLINE,
-        ).select_related("user")
-        loads = _loads(member_ids)
-        candidates = [_Candidate(m, states[m.pk], loads[m.pk]) for m in members
-                      if m.pk in states]
-        free = [c for c in candidates if c.room > 0]
-        if not free:
-            return 0, False
-        queue = team_queue(team.pk)
-        if all(c.member.languages for c in free):
-            spoken = {code for c in free for code in c.member.languages}
-            queue = queue.filter(Q(language__in=[*spoken, "unknown", ""]))
-        slots = sum(c.room for c in free)
-        waiting = list(queue.select_for_update(skip_locked=True, of=("self",))[:slots])
-        done = 0
-        for conversation in waiting:
-            language = conversation.language or "unknown"
-            chosen = _pick([c for c in free if _speaks(c.member.languages, language)],
-                           strategy)
-            if chosen is None:
+        # Re-read under the locks: presence, teams and capacity may have changed meanwhile.
+        members = {m.pk: m for m in Membership.objects.filter(
+            pk__in=member_ids, presence=Membership.Presence.ONLINE).select_related("user")}
+        in_team: dict[int, list[int]] = {}
+        for team_id, member_id in Membership.teams.through.objects.filter(
+                team_id__in=[t.pk for t in teams], membership_id__in=list(members),
+        ).order_by("membership_id").values_list("team_id", "membership_id"):
+            in_team.setdefault(team_id, []).append(member_id)
+        loads = _loads(list(members))
+        # One candidate per member, shared by their teams: a slot taken in one is gone in all.
+        candidates = {pk: _Candidate(m, states[pk], loads[pk]) for pk, m in members.items()
+                      if pk in states}
+        for team in teams:
+            free = [candidates[pk] for pk in in_team.get(team.pk, ())
+                    if pk in candidates and candidates[pk].room > 0]
+            if not free:
+                done[team.pk], more[team.pk] = 0, False
                 continue
-            _give(conversation, chosen.member, chosen.state, load=chosen.load,
-                  strategy=strategy, now=now)
-            chosen.load += 1
-            done += 1
-    return done, len(waiting) == slots
+            queue = team_queue(team.pk)
+            if all(c.member.languages for c in free):
+                spoken = {code for c in free for code in c.member.languages}
+                queue = queue.filter(Q(language__in=[*spoken, "unknown", ""]))
+            slots = sum(c.room for c in free)
+            waiting = list(queue.select_for_update(skip_locked=True, of=("self",))[:slots])
+            given = 0
+            for conversation in waiting:
+                language = conversation.language or "unknown"
+                chosen = _pick([c for c in free if _speaks(c.member.languages, language)],
+                               strategies[team.pk])
+                if chosen is None:
+                    continue
+                _give(conversation, chosen.member, chosen.state, load=chosen.load,
+                      strategy=strategies[team.pk], now=now)
+                chosen.load += 1
+                given += 1
+            done[team.pk], more[team.pk] = given, len(waiting) == slots
+    return done, more
 
 
 def assign_to(*, conversation_id: int, membership_id: int, reason_steps: list[dict]) -> bool:

@@ -30,6 +30,7 @@ from accounts.models import BusinessHours, Membership, OfficialAccount, Team
 from messaging.models import Conversation, Inbound, Message
 from routing import language as lang
 from routing.models import RoutingRule, RoutingSettings
+from routing.shared_reads import once, sharing
 
 # How far before the conversation opened a menu click still counts as what opened it.
 CLICK_REACH = timedelta(minutes=30)
@@ -141,21 +142,52 @@ def speaks(member_languages: list[str], language: str) -> bool:
 
 
 def team_has_online_speaker(team: Team, language: str) -> bool:
-    online = team.members.filter(presence=Membership.Presence.ONLINE)
-    return any(speaks(langs, language) for langs in online.values_list("languages", flat=True))
+    if sharing():  # a batch: every team of the brand in one query
+        spoken = once(("online_languages", team.brand_id), lambda: _online_languages(
+            team.brand_id)).get(team.pk, [])
+    else:
+        spoken = list(team.members.filter(presence=Membership.Presence.ONLINE)
+                      .values_list("languages", flat=True))
+    return any(speaks(langs, language) for langs in spoken)
+
+
+def _online_languages(brand_id: int) -> dict[int, list[list[str]]]:
+    """Per team of the brand, the languages of each of its online members."""
+    spoken: dict[int, list[list[str]]] = {}
+    for team_id, languages in Membership.teams.through.objects.filter(
+            team__brand_id=brand_id, membership__presence=Membership.Presence.ONLINE,
+    ).values_list("team_id", "membership__languages"):
+        spoken.setdefault(team_id, []).append(languages)
+    return spoken
 
 
 def local_team_for(account: OfficialAccount) -> Team | None:
     """A non-central team serving ``account``: one naming it first, else one serving
     every account (no accounts chosen), first by name."""
-    teams = Team.objects.filter(brand_id=account.brand_id, is_central=False)
-    return (teams.filter(accounts=account).order_by("name", "pk").first()
-            or teams.filter(accounts__isnull=True).order_by("name", "pk").first())
+    if not sharing():
+        teams = Team.objects.filter(brand_id=account.brand_id, is_central=False)
+        return (teams.filter(accounts=account).order_by("name", "pk").first()
+                or teams.filter(accounts__isnull=True).order_by("name", "pk").first())
+    # A batch: the brand's local teams and the accounts each serves, read once.
+    teams, served = once(("local_teams", account.brand_id),
+                         lambda: _local_teams(account.brand_id))
+    return (next((t for t in teams if account.pk in served.get(t.pk, ())), None)
+            or next((t for t in teams if t.pk not in served), None))
+
+
+def _local_teams(brand_id: int) -> tuple[list[Team], dict[int, set[int]]]:
+    teams = list(Team.objects.filter(brand_id=brand_id, is_central=False)
+                 .order_by("name", "pk"))
+    served: dict[int, set[int]] = {}
+    for team_id, account_id in Team.accounts.through.objects.filter(
+            team__in=[t.pk for t in teams]).values_list("team_id", "officialaccount_id"):
+        served.setdefault(team_id, set()).add(account_id)
+    return teams, served
 
 
 def team_is_open(team: Team, *, account: OfficialAccount | None, at: datetime) -> tuple[bool, str]:
     """The team's own hours, else ``account``'s, else open; with the reason in words."""
-    schedule = _schedule(team=team) or (_schedule(account=account) if account else None)
+    schedule = schedule_of(team=team) or (schedule_of(account=account) if account else None)
     if schedule is None:
         return True, _("no business hours")
     return _state(schedule, at)
@@ -164,20 +196,22 @@ def team_is_open(team: Team, *, account: OfficialAccount | None, at: datetime) -
 def central_team_for(*, brand_id: int, language: str, at: datetime) -> Team | None:
     """A central team open at ``at`` that speaks ``language``: one with an online speaker
     first, else one whose languages cover it; by name."""
-    candidates = [
-        team for team in Team.objects.filter(brand_id=brand_id, is_central=True)
-        .order_by("name", "pk")
-        if team_is_open(team, account=None, at=at)[0]
-    ]
+    candidates = [team for team in central_teams(brand_id)
+                  if team_is_open(team, account=None, at=at)[0]]
     for team in candidates:
         if team_has_online_speaker(team, language):
             return team
     return next((t for t in candidates if speaks(t.languages, language)), None)
 
 
+def central_teams(brand_id: int) -> list[Team]:
+    return once(("central_teams", brand_id), lambda: list(
+        Team.objects.filter(brand_id=brand_id, is_central=True).order_by("name", "pk")))
+
+
 def account_is_open(account: OfficialAccount, at: datetime) -> tuple[bool, str]:
     """The account's own hours at ``at`` (no hours: open), with the reason in words."""
-    schedule = _schedule(account=account)
+    schedule = schedule_of(account=account)
     if schedule is None:
         return True, _("no business hours")
     return _state(schedule, at)
@@ -185,13 +219,22 @@ def account_is_open(account: OfficialAccount, at: datetime) -> tuple[bool, str]:
 
 def account_is_off_hours(account: OfficialAccount, at: datetime) -> bool:
     """Outside the account's business hours at ``at``; an account without hours is open."""
-    schedule = _schedule(account=account)
+    schedule = schedule_of(account=account)
     return schedule is not None and not business_hours.is_open(schedule, at)
 
 
-def _schedule(*, account: OfficialAccount | None = None,
+def schedule_of(*, account: OfficialAccount | None = None,
               team: Team | None = None) -> BusinessHours | None:
-    return business_hours.schedule_for(account=account, team=team)
+    """The account's or team's business hours (None: none kept); in a batch
+    (`routing.shared_reads`) the brand's are read once for all its accounts and teams."""
+    owner = account if account is not None else team
+    if owner is None or not sharing():
+        return business_hours.schedule_for(account=account, team=team)
+    kept = once(("hours", owner.brand_id), lambda: {
+        ("account" if row.account_id else "team", row.account_id or row.team_id): row
+        for row in BusinessHours.objects.filter(brand_id=owner.brand_id)
+        .select_related("account", "brand")})
+    return kept.get(("account" if account is not None else "team", owner.pk))
 
 
 def _state(schedule: BusinessHours, at: datetime) -> tuple[bool, str]:
@@ -210,11 +253,11 @@ def _state(schedule: BusinessHours, at: datetime) -> tuple[bool, str]:
 # -- The decision -------------------------------------------------------------------------
 
 def active_rules(brand_id: int) -> list[RoutingRule]:
-    return list(
+    return once(("rules", brand_id), lambda: list(
         RoutingRule.objects.filter(brand_id=brand_id, is_active=True)
         .select_related("team", "account", "agent__user")
         .prefetch_related("accounts").order_by("position", "pk")
-    )
+    ))
 
 
 def why_not(rule: RoutingRule, facts: Facts, *, off_hours: bool) -> str:
@@ -266,8 +309,7 @@ def _target(rule: RoutingRule, facts: Facts) -> tuple[Team | None, Membership | 
 def _central(facts: Facts) -> Team | None:
     """The central team for these facts, else any central team (closed: it waits there)."""
     return (central_team_for(brand_id=facts.brand_id, language=facts.language, at=facts.at)
-            or Team.objects.filter(brand_id=facts.brand_id, is_central=True)
-            .order_by("name", "pk").first())
+            or next(iter(central_teams(facts.brand_id)), None))
 
 
 def _team_of_agent(agent: Membership, account: OfficialAccount) -> Team | None:
@@ -338,8 +380,9 @@ def _overflow(team: Team, facts: Facts, hours_account: OfficialAccount | None,
 def overflow_mode(brand_id: int) -> str:
     """The brand's overflow setting, read without creating the settings row (the decision
     writes nothing): the model's default until an admin saves the settings."""
-    saved = RoutingSettings.objects.filter(brand_id=brand_id).values_list("overflow", flat=True)
-    return saved.first() or RoutingSettings._meta.get_field("overflow").default
+    saved = once(("overflow", brand_id), lambda: RoutingSettings.objects.filter(
+        brand_id=brand_id).values_list("overflow", flat=True).first())
+    return saved or RoutingSettings._meta.get_field("overflow").default
 
 
 def _pk(row: object) -> int | None:

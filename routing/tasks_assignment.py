@@ -14,33 +14,34 @@ import logging
 from celery import shared_task
 
 from routing import assignment, engine
+from routing.shared_reads import shared_reads
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def route_batch_task(conversation_ids: list[int]) -> int:
-    """Route each conversation (`engine.route_conversation`); answers how many were
-    placed. One failing conversation is logged and left to the sweep."""
-    routed = 0
-    for conversation_id in dict.fromkeys(conversation_ids):
-        try:
-            routed += engine.route_conversation(conversation_id) is not None
-        except Exception:
-            logger.exception("routing a conversation failed",
-                             extra={"conversation_id": conversation_id})
-    return routed
+    """Route the batch (`engine.route_conversations`: shared reads, one drain per team);
+    answers how many were placed. One failing conversation is logged and left to the
+    sweep."""
+    return len(engine.route_conversations(conversation_ids))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def drain_team_task(team_ids: list[int]) -> int:
     """Drain each team's queue to its free online agents; answers how many were assigned."""
-    assigned = 0
-    for team_id in dict.fromkeys(team_ids):
+    with shared_reads():  # the teams' brands and settings, read once for the batch
         try:
-            assigned += assignment.assign_waiting(team_id=team_id)
+            return assignment.assign_waiting_teams(team_ids)
         except Exception:
-            logger.exception("draining a team queue failed", extra={"team_id": team_id})
+            logger.exception("draining team queues failed; one by one now",
+                             extra={"teams": team_ids})
+        assigned = 0
+        for team_id in dict.fromkeys(team_ids):
+            try:
+                assigned += assignment.assign_waiting(team_id=team_id)
+            except Exception:
+                logger.exception("draining a team queue failed", extra={"team_id": team_id})
     return assigned
 
 
@@ -48,11 +49,11 @@ def drain_team_task(team_ids: list[int]) -> int:
 def agent_offline_task(membership_ids: list[int]) -> int:
     """Agents who went offline hand their open conversations back when their brand says
     so, and the queues they went to drain to whoever is free."""
-    assigned = 0
+    teams: set[int] = set()
     for membership_id in dict.fromkeys(membership_ids):
-        for team_id in assignment.return_on_offline(membership_id=membership_id):
-            assigned += assignment.assign_waiting(team_id=team_id)
-    return assigned
+        teams.update(assignment.return_on_offline(membership_id=membership_id))
+    with shared_reads():
+        return assignment.assign_waiting_teams(sorted(teams))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

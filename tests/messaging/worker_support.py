@@ -55,6 +55,27 @@ def wait_until(what: str, probe: Callable[[], T], timeout: float = 20.0) -> T:
         time.sleep(0.05)
 
 
+def wait_for_quiet_database(quiet_for: float = 0.5, timeout: float = 15.0) -> None:
+    """Wait until no other session works on the test database for ``quiet_for`` seconds:
+    a task the worker was still running when the test ended (a console push, a target
+    refresh) would otherwise meet the test's closing TRUNCATE and deadlock with it."""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state IS NOT NULL AND state <> 'idle'")
+            busy = cursor.fetchone()[0]
+        if busy:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_for:
+            return
+        time.sleep(0.05)
+
+
 def worker_database_url() -> str:
     """The URL of the database the tests run on (pytest-django's test_<name>)."""
     db = connection.settings_dict
@@ -163,6 +184,7 @@ def broker() -> Iterator[Broker]:
     yield live
     batch_flush()
     live.clear()
+    wait_for_quiet_database()
     conf.task_always_eager, conf.broker_url = saved
     _reset_pools()
 
