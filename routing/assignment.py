@@ -23,6 +23,7 @@ capacity) and announces ``conversation.assigned``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -135,7 +136,10 @@ def _give(conversation: Conversation, member: Membership, state: AgentState, *, 
     now = now or timezone.now()
     conversation.assignee = member
     conversation.save(update_fields=["assignee"])
-    state.last_assigned_at = now
+    # Never back in time nor level with the member's last: the fair choice's tie-break.
+    previous = state.last_assigned_at
+    state.last_assigned_at = (now if previous is None or now > previous
+                              else previous + timedelta(microseconds=1))
     state.assigned_total += 1
     state.save(update_fields=["last_assigned_at", "assigned_total"])
     RoutingDecision.objects.create(
@@ -222,10 +226,9 @@ def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) ->
     strategies = {pk: once(("strategy", team.brand_id),
                            lambda team=team: settings_for(team.brand_id).strategy)
                   for pk, team in teams.items()}
-    assigned, active = 0, sorted(online)
+    assigned, active, stamps = 0, sorted(online), _stamps(now)
     while active:
-        done, more = _drain_once([teams[pk] for pk in active], members, strategies,
-                                 now or timezone.now())
+        done, more = _drain_once([teams[pk] for pk in active], members, strategies, stamps)
         assigned += sum(done.values())
         # Another pass only where this one filled every free slot it had.
         active = [pk for pk in active if done.get(pk) and more.get(pk)]
@@ -242,8 +245,21 @@ def _online_members(team_ids: list[int]) -> dict[int, list[int]]:
     return online
 
 
+def _stamps(now: datetime | None) -> Iterator[datetime]:
+    """The assignment times of one drain, strictly increasing: `_pick` breaks a tie of
+    loads by who was assigned longest ago, so two gives of one pass must not share a
+    time, or the tie would fall to the lower pk every time (an unfair spread)."""
+    last = None
+    while True:
+        stamp = now or timezone.now()
+        if last is not None and stamp <= last:
+            stamp = last + timedelta(microseconds=1)
+        last = stamp
+        yield stamp
+
+
 def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, str],
-                now: datetime) -> tuple[dict[int, int], dict[int, bool]]:
+                stamps: Iterator[datetime]) -> tuple[dict[int, int], dict[int, bool]]:
     """One pass over each team: as many of its oldest waiting conversations as its free
     members have room for, each to the fairest free speaker. Answers, per team, how many
     were assigned and whether another pass may find more (the pass filled every free slot
@@ -284,7 +300,7 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
                 if chosen is None:
                     continue
                 _give(conversation, chosen.member, chosen.state, load=chosen.load,
-                      strategy=strategies[team.pk], now=now)
+                      strategy=strategies[team.pk], now=next(stamps))
                 chosen.load += 1
                 given += 1
             done[team.pk], more[team.pk] = given, len(waiting) == slots

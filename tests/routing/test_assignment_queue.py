@@ -43,6 +43,19 @@ def test_least_busy_spreads_the_queue_evenly_among_equally_free_agents(desk, n) 
     assert sum(counts) == n and max(counts) - min(counts) <= 1
 
 
+def test_drains_in_a_row_at_one_time_keep_equally_free_agents_level(desk) -> None:
+    # Each drain gives 3 to 2 agents; the third breaks the tie of loads by who was given
+    # one longest ago, so gives of one pass (one time) must not tie with each other.
+    agents = [agent(desk["team"], capacity=3) for _ in range(2)]
+    for _ in range(4):
+        waiting(desk["account"], desk["team"], 3)
+        assert assignment.assign_waiting(team_id=desk["team"].pk, now=AT) == 3
+        Conversation.objects.filter(status=Conversation.Status.OPEN).update(
+            status=Conversation.Status.RESOLVED)
+    totals = [agent_state_for(a).assigned_total for a in agents]
+    assert sorted(totals) == [6, 6]
+
+
 def test_least_busy_gives_to_the_fewest_held_then_who_waited_longest(desk) -> None:
     busy, idle_recent, idle_long = (agent(desk["team"]) for _ in range(3))
     make_conversation(account=desk["account"], team=desk["team"], assignee=busy)
