@@ -2,7 +2,8 @@
 assignment, with agents coming and going and freeing slots as they resolve.
 
     .venv/bin/python bench/routing.py [--conversations 2000] [--rate 100] [--hold 3]
-        [--churn 8] [--seed 11] [--strategy least_busy|round_robin] [--dry-run]
+        [--churn 8] [--seed 11] [--strategy least_busy|round_robin] [--router N]
+        [--dry-run]
     .venv/bin/python bench/routing.py --profile 200
 
 What runs (not in CI):
@@ -667,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategy", default="least_busy",
                         choices=("least_busy", "round_robin"))
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--router", type=int, default=0, metavar="N",
+                        help="also run the Procfile's `router` (the routing queue alone) "
+                             "with --concurrency N; 0: the worker alone, as the baseline")
     parser.add_argument("--resolvers", type=int, default=4,
                         help="threads resolving for the agents")
     parser.add_argument("--drain", type=float, default=120.0,
@@ -708,6 +712,11 @@ def main(argv: list[str] | None = None) -> int:
     worker = console._run("worker", [sys.executable, "-m", "bench.routing_support", REDIS_URL,
                                      "-Q", "routing,celery", "--loglevel", "WARNING",
                                      "--concurrency", str(WORKER_CONCURRENCY)], ENV, workdir)
+    # The Procfile's optional `router`: routing's queue alone, beside the worker.
+    router = console._run("router", [sys.executable, "-m", "bench.routing_support", REDIS_URL,
+                                     "-Q", "routing", "-n", "router@%h", "--loglevel",
+                                     "WARNING", "--concurrency", str(args.router)],
+                          ENV, workdir) if args.router else None
     beat = console._run("beat", [str(bin_dir / "celery"), "-A", "config", "beat",
                                  "--loglevel", "WARNING", "-s",
                                  str(workdir / "beat-schedule")], ENV, workdir)
@@ -742,7 +751,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.churn:g} s; each conversation resolved {args.hold:g} s after its "
               f"assignment (at most {total_capacity / args.hold:.0f} resolutions/s with "
               f"everyone online); strategy {args.strategy}; gunicorn {args.workers} sync "
-              f"workers, Celery worker --concurrency {WORKER_CONCURRENCY} and beat, "
+              f"workers, Celery worker --concurrency {WORKER_CONCURRENCY}"
+              f"{f', router --concurrency {args.router}' if args.router else ''} and beat, "
               f"PostgreSQL {DB_NAME}, Redis db {REDIS_DB}; {os.cpu_count()} CPUs, load "
               f"{os.getloadavg()[0]:.2f}; warm-up {len(warm_answered)} answered, "
               f"{warm_failed} failed, {'all' if warmed else 'NOT all'} assigned",
@@ -754,7 +764,8 @@ def main(argv: list[str] | None = None) -> int:
         sample_thread = threading.Thread(target=sampler, args=(agents, sampling, samples),
                                          daemon=True)
         reset_task_times(REDIS_URL)
-        roots = {"web": server.pid, "worker": worker.pid}
+        roots = {"web": server.pid, "worker": worker.pid,
+                 **({"router": router.pid} if router else {})}
         cpu_before = cpu_snapshot(roots, DB_NAME)
         started = time.time()
         desk.start()
@@ -776,7 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         stand_in_stop.set()
         if desk is not None:
             desk.finish()
-        console.stop_servers([server, worker, beat])
+        console.stop_servers([server, worker, beat, *([router] if router else [])])
 
     result = figures(agents, answered, failed, start_decision, desk.presence_log)
     result.sampled_over = len(samples.over_capacity)
