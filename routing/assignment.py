@@ -215,14 +215,12 @@ def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) ->
     ).exclude(_transfer_waiting()).order_by().values_list("team_id", flat=True).distinct())
     if not waiting:
         return 0
-    teams = {team.pk: team for team in (
-        once(("team", pk), lambda pk=pk: Team.objects.filter(pk=pk).first())
-        for pk in sorted(waiting)) if team is not None}
+    teams = Team.objects.in_bulk(sorted(waiting))
     online = _online_members(list(teams))
     if not online:
         return 0
     members = sorted({pk for pks in online.values() for pk in pks})
-    once(("states", tuple(members)), lambda: ensure_states(members))
+    ensure_states(members)
     strategies = {pk: once(("strategy", team.brand_id),
                            lambda team=team: settings_for(team.brand_id).strategy)
                   for pk, team in teams.items()}
