@@ -119,6 +119,11 @@ class Conversation(models.Model):
             models.Index(fields=["team", "waiting_since"],
                          condition=models.Q(status="open", assignee__isnull=True),
                          name="conversation_team_queue"),
+            # Waiting for a route (routing.engine): open, unassigned, routed_at empty.
+            models.Index(fields=["opened_at"],
+                         condition=models.Q(status="open", assignee__isnull=True,
+                                            routed_at__isnull=True),
+                         name="conversation_unrouted"),
         ]
 
     def __str__(self) -> str:

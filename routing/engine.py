@@ -10,17 +10,27 @@ whoever is free. A conversation with no team to go to (no local team, no central
 waits in its account's queue for someone to claim it.
 
 A worker routes a batch at a time (`route_conversations`): what the routes of a brand
-share (rules, hours, teams, settings) is read once for the batch, and each team the batch
-sent conversations to is drained once at its end.
+share (rules, hours, teams, settings) is read once for the batch, and the teams the batch
+sent conversations to are drained as it goes (at least every ``DRAIN_EVERY``) and at its
+end.
+
+A routing task (`route_due`) takes along conversations still waiting for their own task
+(``routed_at`` empty: a new one, or a reopened one, whose relay empties it), oldest first:
+when the worker is behind, the tasks queued after it find their conversations routed and
+skip them, so the batches grow with the backlog instead of the queue. Nothing is only in
+memory: a conversation is taken along only as long as its ``routed_at`` is empty, which a
+crash leaves empty, and its own task is still queued.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -43,6 +53,11 @@ logger = logging.getLogger(__name__)
 # A conversation open this long without being routed lost its task: the sweep routes it.
 LOST_AFTER = timedelta(seconds=10)
 SWEEP_BATCH = 500
+# A routing task takes along at most this many conversations waiting for their own task.
+TAKE_ALONG = 40
+# Within a batch, the queues it placed conversations in are drained at least this often
+# (seconds), so the first of a large batch is not assigned only at the batch's end.
+DRAIN_EVERY = 0.1
 
 
 def _transfer_waiting(conversation_id: int) -> bool:
@@ -101,35 +116,69 @@ def route_conversation(conversation_id: int, *, at: datetime | None = None
     return placed[0].record if placed else None
 
 
-def route_conversations(conversation_ids: list[int], *, at: datetime | None = None
+def route_due(conversation_ids: list[int], *, at: datetime | None = None,
+              take_along: int = TAKE_ALONG) -> list[_Placed]:
+    """What a routing task runs: its conversations that still wait for a route (another
+    task may have taken them along), and up to ``take_along`` others that wait for theirs,
+    oldest first. Answers what was placed."""
+    ids = list(dict.fromkeys(conversation_ids))
+    along = list(_waiting_for_route().exclude(pk__in=ids).order_by("opened_at", "pk")
+                 .values_list("pk", flat=True)[:take_along]) if take_along else []
+    return route_conversations(ids, at=at, due_only=True, along=along)
+
+
+def _waiting_for_route():  # noqa: ANN202 (a QuerySet of conversations)
+    """Open, unassigned conversations never routed since they (re)opened, with no transfer
+    waiting on them (index ``conversation_unrouted``)."""
+    waiting = Transfer.objects.filter(
+        conversation=OuterRef("pk"),
+        status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED])
+    return Conversation.objects.filter(
+        status=Conversation.Status.OPEN, assignee__isnull=True, routed_at__isnull=True,
+    ).exclude(Exists(waiting))
+
+
+def route_conversations(conversation_ids: list[int], *, at: datetime | None = None,
+                        due_only: bool = False, along: list[int] | None = None,
                         ) -> list[_Placed]:
     """Route a batch (`route_conversation` for each, in order): the brand's rules, hours
-    and teams read once for the batch (`routing.shared_reads`), then each team the batch
-    placed conversations in drained once, oldest first. A conversation that fails is
-    logged and left to the sweep. Answers what was placed."""
+    and teams read once for the batch (`routing.shared_reads`), and each team the batch
+    placed conversations in drained, oldest first, at least every ``DRAIN_EVERY`` and at
+    the end. A conversation that fails is logged and left to the sweep. Answers what was
+    placed.
+
+    ``due_only``: skip a conversation routed since it last (re)opened (another task took
+    it along). ``along``: conversations taken along, after the others; one another task
+    is routing at this moment is left to it."""
     at = at or timezone.now()
     ids = list(dict.fromkeys(conversation_ids))
+    along = [pk for pk in dict.fromkeys(along or []) if pk not in set(ids)]
+    taken_along = set(along)
     held = set(Conversation.objects.filter(pk__in=ids, status__in=HELD,
                                            assignee__isnull=False).values_list("pk", flat=True))
     placed: list[_Placed] = []
+    to_drain: set[int] = set()
+    drained_at = time.monotonic()
     with shared_reads():
-        for conversation_id in ids:
+        for conversation_id in [*ids, *along]:
             try:
                 if conversation_id in held:
                     _release_over_capacity(conversation_id)
-                outcome = _route_one(conversation_id, at=at)
+                outcome = _route_one(conversation_id, at=at, due_only=due_only,
+                                     taking_along=conversation_id in taken_along)
             except Exception:
                 logger.exception("routing a conversation failed",
                                  extra={"conversation_id": conversation_id})
                 continue
-            if outcome is not None:
-                placed.append(outcome)
-        teams = sorted({p.conversation.team_id for p in placed if not p.taken} - {None})
-        try:
-            assign_waiting_teams(teams)
-        except Exception:
-            logger.exception("draining the team queues failed; the sweep drains them",
-                             extra={"teams": teams})
+            if outcome is None:
+                continue
+            placed.append(outcome)
+            if not outcome.taken and outcome.conversation.team_id is not None:
+                to_drain.add(outcome.conversation.team_id)
+            if to_drain and time.monotonic() - drained_at >= DRAIN_EVERY:
+                _drain(to_drain)
+                to_drain, drained_at = set(), time.monotonic()
+        _drain(to_drain)
     # Placed in a queue and not taken at once: say where it waits. One taken at once is
     # announced by its assignment alone, which names the team too.
     moved = [p for p in placed if not p.taken and p.conversation.team_id != p.team_before]
@@ -142,15 +191,30 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
     return placed
 
 
-def _route_one(conversation_id: int, *, at: datetime) -> _Placed | None:
+def _drain(teams: set[int]) -> None:
+    if not teams:
+        return
+    try:
+        assign_waiting_teams(sorted(teams))
+    except Exception:
+        logger.exception("draining the team queues failed; the sweep drains them",
+                         extra={"teams": sorted(teams)})
+
+
+def _route_one(conversation_id: int, *, at: datetime, due_only: bool = False,
+               taking_along: bool = False) -> _Placed | None:
     """Decide and record where one conversation goes, and give it to the rule's agent when
-    they can take it; the queue's drain is the batch's."""
+    they can take it; the queue's drain is the batch's. ``due_only``: not if it was
+    routed since it (re)opened; ``taking_along``: nor if another task holds it now."""
     with transaction.atomic():
-        conversation = (Conversation.objects.select_for_update(of=("self",))
+        conversation = (Conversation.objects.select_for_update(of=("self",),
+                                                               skip_locked=taking_along)
                         .select_related("follower", "customer", "channel_account")
                         .filter(pk=conversation_id).first())
         if (conversation is None or conversation.status == Conversation.Status.RESOLVED
-                or conversation.assignee_id is not None or _transfer_waiting(conversation_id)):
+                or conversation.assignee_id is not None
+                or (due_only and conversation.routed_at is not None)
+                or _transfer_waiting(conversation_id)):
             return None
         decision = rules.decide(rules.facts_for(conversation, at=at))
         team_before = conversation.team_id
@@ -181,15 +245,14 @@ def _route_one(conversation_id: int, *, at: datetime) -> _Placed | None:
 
 
 def routing_sweep(*, now: datetime | None = None) -> dict:
-    """The safety net: route open, unassigned conversations that were never routed (their
-    task was lost), then drain every team queue that has waiting conversations (a team
-    without a free online member costs one query)."""
+    """The safety net: route open, unassigned conversations not routed since they
+    (re)opened, whose follower last wrote ``LOST_AFTER`` ago (their task was lost), then
+    drain every team queue that has waiting conversations (a team without a free online
+    member costs one query)."""
     now = now or timezone.now()
-    lost = list(Conversation.objects.filter(
-        status=Conversation.Status.OPEN, assignee__isnull=True, routed_at__isnull=True,
-        opened_at__lte=now - LOST_AFTER,
-    ).order_by("opened_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
-    routed = len(route_conversations(lost)) if lost else 0
+    lost = list(_waiting_for_route().filter(last_message_at__lte=now - LOST_AFTER)
+                .order_by("opened_at", "pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    routed = len(route_conversations(lost, due_only=True)) if lost else 0
     teams = sorted(set(Conversation.objects.filter(
         status=Conversation.Status.OPEN, assignee__isnull=True, team__isnull=False,
     ).values_list("team_id", flat=True)))

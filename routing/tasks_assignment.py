@@ -21,10 +21,10 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def route_batch_task(conversation_ids: list[int]) -> int:
-    """Route the batch (`engine.route_conversations`: shared reads, one drain per team);
-    answers how many were placed. One failing conversation is logged and left to the
-    sweep."""
-    return len(engine.route_conversations(conversation_ids))
+    """Route the batch and what waits behind it (`engine.route_due`: shared reads, drains
+    per team as it goes); answers how many were placed. One failing conversation is
+    logged and left to the sweep."""
+    return len(engine.route_due(conversation_ids))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -185,8 +185,11 @@ def test_a_reopened_conversation_within_capacity_stays_with_its_holder(world) ->
 def test_the_sweep_routes_conversations_a_lost_task_left_unrouted(world, caplog) -> None:
     lily = agent(world["local"])
     now = timezone.now()
-    lost = make_conversation(account=world["flagship"], opened_at=now - timedelta(seconds=30))
-    fresh = make_conversation(account=world["flagship"], opened_at=now - timedelta(seconds=2))
+    long_ago, just_now = now - timedelta(seconds=30), now - timedelta(seconds=2)
+    lost = make_conversation(account=world["flagship"], opened_at=long_ago,
+                             last_message_at=long_ago)
+    fresh = make_conversation(account=world["flagship"], opened_at=just_now,
+                              last_message_at=just_now)
     with caplog.at_level(logging.INFO, logger="routing.tasks_assignment"):
         counts = routing_sweep_task.delay().get()
     assert counts["lost"] == 1 and counts["routed"] == 1

@@ -127,3 +127,109 @@ def test_the_batched_target_refresh_agrees_with_the_single_one(world):
     assert batched == single
     assert all(batched[c.pk] is not None for c in convos[:3])
     assert batched[convos[3].pk] is None  # the south desk has no target
+
+
+# -- a routing task takes along what waits behind it (engine.route_due) -------------------
+
+
+def _decisions(convo: Conversation) -> list[str]:
+    return list(RoutingDecision.objects.filter(conversation=convo).order_by("pk")
+                .values_list("kind", flat=True))
+
+
+def test_a_routing_task_takes_along_conversations_still_waiting_for_theirs(world):
+    agent(world["north_desk"], capacity=1)
+    mine, *behind = [make_conversation(account=world["north"]) for _ in range(3)]
+    placed = engine.route_due([mine.pk])
+    assert [p.conversation.pk for p in placed] == [mine.pk, *(c.pk for c in behind)]
+    # The tasks queued behind it find their conversations routed: nothing twice.
+    assert engine.route_due([behind[0].pk]) == []
+    assert engine.route_due([behind[1].pk]) == []
+    assert _decisions(mine) == ["routed", "assigned"]
+    assert [_decisions(c) for c in behind] == [["routed"], ["routed"]]
+    assert Conversation.objects.filter(routed_at__isnull=True).count() == 0
+
+
+def test_a_task_takes_along_the_oldest_waiting_and_no_more_than_its_share(world):
+    convos = waiting(world["north"], None, 4)  # opened a minute apart, oldest first
+    mine = make_conversation(account=world["south"])
+    placed = engine.route_due([mine.pk], take_along=2)
+    assert [p.conversation.pk for p in placed] == [mine.pk, convos[0].pk, convos[1].pk]
+    assert [c.pk for c in Conversation.objects.filter(routed_at__isnull=True)
+            .order_by("pk")] == [convos[2].pk, convos[3].pk]
+
+
+def test_routing_directly_keeps_routing_again_but_a_task_skips_what_was_routed(world):
+    convo = make_conversation(account=world["north"])
+    engine.route_conversation(convo.pk)
+    engine.route_conversation(convo.pk)  # the sweep, the tests: routes again, as before
+    assert _decisions(convo) == ["routed", "routed"]
+    assert engine.route_due([convo.pk]) == []  # a redelivered task: nothing more
+    assert _decisions(convo) == ["routed", "routed"]
+
+
+def test_a_reopened_conversation_nobody_holds_waits_for_a_route_again(world):
+    from routing.subscribers import route_relay
+
+    lily = agent(world["north_desk"], capacity=3)
+    free, kept = (make_conversation(account=world["north"]) for _ in range(2))
+    engine.route_due([free.pk, kept.pk])
+    Conversation.objects.filter(pk=free.pk).update(assignee=None, team=None)
+    for convo in (free, kept):
+        route_relay("conversation.reopened", {"conversation_id": convo.pk})
+    free.refresh_from_db()
+    kept.refresh_from_db()
+    # Eager Celery: the relay's task has run; the one nobody held was routed again.
+    assert (free.team, free.assignee) == (world["north_desk"], lily)
+    assert _decisions(free) == ["routed", "assigned", "routed", "assigned"]
+    assert kept.assignee == lily and kept.routed_at is not None
+    assert _decisions(kept) == ["routed", "assigned"]
+
+
+def test_the_sweep_sees_a_reopened_conversation_whose_task_was_lost(world):
+    from datetime import timedelta
+
+    now = timezone.now()
+    month_ago, minute_ago = now - timedelta(days=30), now - timedelta(minutes=1)
+    lost = make_conversation(account=world["north"], opened_at=month_ago,
+                             last_message_at=minute_ago, routed_at=None)
+    writing = make_conversation(account=world["north"], opened_at=month_ago,
+                                last_message_at=now, routed_at=None)
+    counts = engine.routing_sweep(now=now)
+    assert (counts["lost"], counts["routed"]) == (1, 1)
+    assert _decisions(lost) == ["routed"] and _decisions(writing) == []
+
+
+def test_a_batch_drains_its_queues_as_it_goes_not_only_at_its_end(world, monkeypatch):
+    agent(world["north_desk"], capacity=5)
+    monkeypatch.setattr(engine, "DRAIN_EVERY", 0.0)
+    first, second = (make_conversation(account=world["north"]) for _ in range(2))
+    engine.route_due([first.pk, second.pk])
+    order = list(RoutingDecision.objects.order_by("pk").values_list("conversation_id", "kind"))
+    assert order == [(first.pk, "routed"), (first.pk, "assigned"),
+                     (second.pk, "routed"), (second.pk, "assigned")]
+    monkeypatch.setattr(engine, "DRAIN_EVERY", 3600.0)
+    third, fourth = (make_conversation(account=world["north"]) for _ in range(2))
+    engine.route_due([third.pk, fourth.pk])
+    later = list(RoutingDecision.objects.filter(conversation__in=[third, fourth])
+                 .order_by("pk").values_list("kind", flat=True))
+    assert later == ["routed", "routed", "assigned", "assigned"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conversation_another_task_is_routing_is_left_to_it(world):
+    import psycopg
+
+    mine = make_conversation(account=world["south"])
+    busy = make_conversation(account=world["north"])
+    dsn = connection.settings_dict
+    with psycopg.connect(dbname=dsn["NAME"], host=dsn["HOST"] or None,
+                         port=dsn["PORT"] or None, user=dsn["USER"]) as other:
+        # Another worker's routing transaction holds the row.
+        other.execute("SELECT id FROM messaging_conversation WHERE id = %s FOR UPDATE",
+                      [busy.pk])
+        placed = engine.route_due([mine.pk])  # does not wait for it
+        assert [p.conversation.pk for p in placed] == [mine.pk]
+    busy.refresh_from_db()
+    assert busy.routed_at is None and _decisions(busy) == []
+    assert [p.conversation.pk for p in engine.route_due([busy.pk])] == [busy.pk]
