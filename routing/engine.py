@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -66,9 +68,10 @@ def _transfer_waiting(conversation_id: int) -> bool:
         status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED]).exists()
 
 
-def _release_over_capacity(conversation_id: int) -> bool:
+def _release_over_capacity(conversation_id: int, *, at: datetime) -> bool:
     """A reopened conversation goes back to the agent who held it, unless that would put
-    them over capacity: then it is released into its queue. True when released."""
+    them over capacity: then it is released into its queue. True when released. Kept,
+    it counts as routed at ``at`` (its relay emptied ``routed_at``)."""
     assignee_id = (Conversation.objects.filter(pk=conversation_id, status__in=HELD)
                    .values_list("assignee_id", flat=True).first())
     if assignee_id is None:
@@ -84,6 +87,9 @@ def _release_over_capacity(conversation_id: int) -> bool:
             return False
         load = load_of(assignee_id)
         if load <= capacity:
+            if conversation.routed_at is None:
+                conversation.routed_at = at
+                conversation.save(update_fields=["routed_at"])
             return False
         conversation.assignee = None
         conversation.routed_at = None
@@ -122,9 +128,35 @@ def route_due(conversation_ids: list[int], *, at: datetime | None = None,
     task may have taken them along), and up to ``take_along`` others that wait for theirs,
     oldest first. Answers what was placed."""
     ids = list(dict.fromkeys(conversation_ids))
-    along = list(_waiting_for_route().exclude(pk__in=ids).order_by("opened_at", "pk")
-                 .values_list("pk", flat=True)[:take_along]) if take_along else []
-    return route_conversations(ids, at=at, due_only=True, along=along)
+    with _taking_along() as mine:
+        along = list(_waiting_for_route().exclude(pk__in=ids).order_by("opened_at", "pk")
+                     .values_list("pk", flat=True)[:take_along]) if take_along and mine else []
+        return route_conversations(ids, at=at, due_only=True, along=along)
+
+
+# The PostgreSQL advisory lock of the task taking conversations along (any 64-bit number
+# no other part of the product uses).
+TAKE_ALONG_LOCK = 0x526F7574696E67  # "Routing"
+
+
+@contextmanager
+def _taking_along() -> Iterator[bool]:
+    """One task at a time takes conversations along (PostgreSQL: a session advisory lock,
+    let go at the end or when its connection drops); the others route their own. Without
+    it, four pool processes took along the same conversations and each paid for finding
+    them routed. Other databases (the demo's SQLite, one process): always."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [TAKE_ALONG_LOCK])
+        got = bool(cursor.fetchone()[0])
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [TAKE_ALONG_LOCK])
 
 
 def _waiting_for_route():  # noqa: ANN202 (a QuerySet of conversations)
@@ -154,8 +186,12 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
     ids = list(dict.fromkeys(conversation_ids))
     along = [pk for pk in dict.fromkeys(along or []) if pk not in set(ids)]
     taken_along = set(along)
-    held = set(Conversation.objects.filter(pk__in=ids, status__in=HELD,
-                                           assignee__isnull=False).values_list("pk", flat=True))
+    rows = {pk: (status, assignee_id, routed_at) for pk, status, assignee_id, routed_at in
+            Conversation.objects.filter(pk__in=ids).values_list(
+                "pk", "status", "assignee_id", "routed_at")}
+    if due_only:  # routed since it (re)opened: another task took it along
+        ids = [pk for pk in ids if pk in rows and rows[pk][2] is None]
+    held = {pk for pk in ids if rows[pk][0] in HELD and rows[pk][1] is not None}
     placed: list[_Placed] = []
     to_drain: set[int] = set()
     drained_at = time.monotonic()
@@ -163,7 +199,7 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
         for conversation_id in [*ids, *along]:
             try:
                 if conversation_id in held:
-                    _release_over_capacity(conversation_id)
+                    _release_over_capacity(conversation_id, at=at)
                 outcome = _route_one(conversation_id, at=at, due_only=due_only,
                                      taking_along=conversation_id in taken_along)
             except Exception:

@@ -19,15 +19,15 @@ ROUTE_WITHIN = 0.05
 
 def route_relay(name: str, payload: dict) -> None:
     """A new or reopened conversation: route it in a task (`routing.engine`), batched per
-    process like the console's push; a lost batch is the sweep's. A reopened one no agent
-    holds waits for a route again (``routed_at`` emptied), so a task may take it along
-    (`routing.engine.route_due`) and the sweep sees it if its task is lost."""
+    process like the console's push; a lost batch is the sweep's. A reopened one waits for
+    a route again (``routed_at`` emptied): one nobody holds may be taken along by a task
+    (`routing.engine.route_due`) and seen by the sweep if its task is lost; one an agent
+    holds goes back to them unless that puts them over capacity."""
     from messaging.models import Conversation
     from routing.tasks_assignment import route_batch_task
 
     if name == "conversation.reopened":
-        Conversation.objects.filter(pk=payload["conversation_id"],
-                                    assignee__isnull=True).update(routed_at=None)
+        Conversation.objects.filter(pk=payload["conversation_id"]).update(routed_at=None)
     batch_submit(route_batch_task, payload["conversation_id"], within=ROUTE_WITHIN)
 
 

@@ -233,3 +233,27 @@ def test_a_conversation_another_task_is_routing_is_left_to_it(world):
     busy.refresh_from_db()
     assert busy.routed_at is None and _decisions(busy) == []
     assert [p.conversation.pk for p in engine.route_due([busy.pk])] == [busy.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_task_at_a_time_takes_conversations_along(world):
+    import psycopg
+
+    mine = make_conversation(account=world["south"])
+    behind = make_conversation(account=world["north"])
+    dsn = connection.settings_dict
+    with psycopg.connect(dbname=dsn["NAME"], host=dsn["HOST"] or None,
+                         port=dsn["PORT"] or None, user=dsn["USER"],
+                         autocommit=True) as other:
+        # Another worker's task is taking conversations along: this one routes its own.
+        other.execute("SELECT pg_advisory_lock(%s)", [engine.TAKE_ALONG_LOCK])
+        assert [p.conversation.pk for p in engine.route_due([mine.pk])] == [mine.pk]
+        other.execute("SELECT pg_advisory_unlock(%s)", [engine.TAKE_ALONG_LOCK])
+    assert _decisions(behind) == []
+    # Let go, the next task takes it along, and lets go in turn.
+    assert [p.conversation.pk for p in engine.route_due([])] == [behind.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                       "database = (SELECT oid FROM pg_database "
+                       "WHERE datname = current_database())")
+        assert cursor.fetchone()[0] == 0
