@@ -216,15 +216,20 @@ def test_a_batch_drains_its_queues_as_it_goes_not_only_at_its_end(world, monkeyp
     assert later == ["routed", "routed", "assigned", "assigned"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_conversation_another_task_is_routing_is_left_to_it(world):
+def _another_connection(**options: object):  # noqa: ANN202 (a psycopg connection)
+    """A connection of its own to the test database: another worker's."""
     import psycopg
 
+    dsn = connection.settings_dict
+    return psycopg.connect(dbname=dsn["NAME"], host=dsn["HOST"] or None,
+                           port=dsn["PORT"] or None, user=dsn["USER"], **options)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_conversation_another_task_is_routing_is_left_to_it(world):
     mine = make_conversation(account=world["south"])
     busy = make_conversation(account=world["north"])
-    dsn = connection.settings_dict
-    with psycopg.connect(dbname=dsn["NAME"], host=dsn["HOST"] or None,
-                         port=dsn["PORT"] or None, user=dsn["USER"]) as other:
+    with _another_connection() as other:
         # Another worker's routing transaction holds the row.
         other.execute("SELECT id FROM messaging_conversation WHERE id = %s FOR UPDATE",
                       [busy.pk])
@@ -237,14 +242,9 @@ def test_a_conversation_another_task_is_routing_is_left_to_it(world):
 
 @pytest.mark.django_db(transaction=True)
 def test_one_task_at_a_time_takes_conversations_along(world):
-    import psycopg
-
     mine = make_conversation(account=world["south"])
     behind = make_conversation(account=world["north"])
-    dsn = connection.settings_dict
-    with psycopg.connect(dbname=dsn["NAME"], host=dsn["HOST"] or None,
-                         port=dsn["PORT"] or None, user=dsn["USER"],
-                         autocommit=True) as other:
+    with _another_connection(autocommit=True) as other:
         # Another worker's task is taking conversations along: this one routes its own.
         other.execute("SELECT pg_advisory_lock(%s)", [engine.TAKE_ALONG_LOCK])
         assert [p.conversation.pk for p in engine.route_due([mine.pk])] == [mine.pk]
