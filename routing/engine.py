@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -155,8 +155,13 @@ def _taking_along() -> Iterator[bool]:
         yield got
     finally:
         if got:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [TAKE_ALONG_LOCK])
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [TAKE_ALONG_LOCK])
+            except DatabaseError:
+                # The lock goes with the connection; until then the other tasks route
+                # their own conversations only.
+                logger.error("could not let go of the take-along lock", exc_info=True)
 
 
 def _waiting_for_route():  # noqa: ANN202 (a QuerySet of conversations)
