@@ -196,7 +196,7 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
                 "pk", "status", "assignee_id", "routed_at")}
     if due_only:  # routed since it (re)opened: another task took it along
         ids = [pk for pk in ids if pk in rows and rows[pk][2] is None]
-    held = {pk for pk in ids if rows[pk][0] in HELD and rows[pk][1] is not None}
+    held = {pk for pk in ids if pk in rows and rows[pk][0] in HELD and rows[pk][1] is not None}
     placed: list[_Placed] = []
     to_drain: set[int] = set()
     drained_at = time.monotonic()

@@ -257,3 +257,9 @@ def test_one_task_at_a_time_takes_conversations_along(world):
                        "database = (SELECT oid FROM pg_database "
                        "WHERE datname = current_database())")
         assert cursor.fetchone()[0] == 0
+
+
+def test_a_task_for_a_conversation_gone_meanwhile_routes_the_rest(world):
+    convo = make_conversation(account=world["north"])
+    placed = engine.route_due([10**9, convo.pk], take_along=0)
+    assert [p.conversation.pk for p in placed] == [convo.pk]
