@@ -684,6 +684,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="no run: route N conversations of the last run again, in this "
                              "process under cProfile (no servers), and print where the "
                              "time goes")
+    parser.add_argument("--profile-batch", type=int, default=5, metavar="B",
+                        help="with --profile: route in batches of B (the worker's batches "
+                             "grow with the backlog, up to routing.engine.TAKE_ALONG)")
     args = parser.parse_args(argv)
 
     if args.profile:
@@ -693,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
 
         resolve_all([Agent(pk, 0, 0, 0, 0, False) for pk in Membership.objects.filter(
             user__email__endswith=f"@{EMAIL_DOMAIN}").values_list("pk", flat=True)])
-        print(profile_routing(args.profile))
+        print(profile_routing(args.profile, batch=args.profile_batch))
         subprocess.run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], capture_output=True,
                        check=False)
         return 0

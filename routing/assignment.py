@@ -133,24 +133,50 @@ def _give(conversation: Conversation, member: Membership, state: AgentState, *, 
           strategy: str, steps: list[dict] | None = None, now: datetime | None = None) -> None:
     """Assign; the caller holds the member's state and the conversation locked, and has
     checked the room (``load`` is what the member held before)."""
+    _save_gives([_take(conversation, member, state, load=load, strategy=strategy,
+                       steps=steps, now=now)])
+
+
+def _take(conversation: Conversation, member: Membership, state: AgentState, *, load: int,
+          strategy: str, steps: list[dict] | None = None, now: datetime | None = None,
+          ) -> _Given:
+    """`_give` on the rows in memory (the next choice of a drain reads them); answers
+    what `_save_gives` writes."""
     now = now or timezone.now()
     conversation.assignee = member
-    conversation.save(update_fields=["assignee"])
     # Never back in time nor level with the member's last: the fair choice's tie-break.
     previous = state.last_assigned_at
     state.last_assigned_at = (now if previous is None or now > previous
                               else previous + timedelta(microseconds=1))
     state.assigned_total += 1
-    state.save(update_fields=["last_assigned_at", "assigned_total"])
-    RoutingDecision.objects.create(
+    return _Given(state, RoutingDecision(
         brand_id=conversation.brand_id, conversation=conversation,
         kind=RoutingDecision.Kind.ASSIGNED, language=conversation.language,
         account_id=conversation.handling_account_id, team_id=conversation.team_id,
         agent=member,
         steps=[*(steps or []), {"step": "assign", "strategy": strategy, "load": load + 1,
                                 "capacity": member.capacity}],
-    )
-    announce_conversation("conversation.assigned", conversation)
+    ))
+
+
+@dataclass
+class _Given:
+    state: AgentState
+    record: RoutingDecision
+
+
+def _save_gives(given: list[_Given]) -> None:
+    """Write what `_take` did, a statement per table for them all, and announce each
+    ``conversation.assigned``."""
+    if not given:
+        return
+    Conversation.objects.bulk_update([g.record.conversation for g in given], ["assignee"])
+    states = {g.state.pk: g.state for g in given}
+    AgentState.objects.bulk_update(list(states.values()),
+                                   ["last_assigned_at", "assigned_total"])
+    RoutingDecision.objects.bulk_create([g.record for g in given])
+    for g in given:
+        announce_conversation("conversation.assigned", g.record.conversation)
 
 
 # -- fair choice ------------------------------------------------------------------------
@@ -264,6 +290,7 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
     it had)."""
     done: dict[int, int] = {}
     more: dict[int, bool] = {}
+    records: list[_Given] = []
     with transaction.atomic():
         states = lock_states(member_ids)
         # Re-read under the locks: presence, teams and capacity may have changed meanwhile.
@@ -297,11 +324,13 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
                                strategies[team.pk])
                 if chosen is None:
                     continue
-                _give(conversation, chosen.member, chosen.state, load=chosen.load,
-                      strategy=strategies[team.pk], now=next(stamps))
+                records.append(_take(conversation, chosen.member, chosen.state,
+                                     load=chosen.load, strategy=strategies[team.pk],
+                                     now=next(stamps)))
                 chosen.load += 1
                 given += 1
             done[team.pk], more[team.pk] = given, len(waiting) == slots
+        _save_gives(records)
     return done, more
 
 

@@ -10,9 +10,10 @@ whoever is free. A conversation with no team to go to (no local team, no central
 waits in its account's queue for someone to claim it.
 
 A worker routes a batch at a time (`route_conversations`): what the routes of a brand
-share (rules, hours, teams, settings) is read once for the batch, and the teams the batch
-sent conversations to are drained as it goes (at least every ``DRAIN_EVERY``) and at its
-end.
+share (rules, hours, teams, settings) is read once for the batch; ``ROUTE_CHUNK``
+conversations at a time are locked, decided and written together (one transaction, a
+few statements for them all), and the teams each chunk sent conversations to are drained
+after it.
 
 A routing task (`route_due`) takes along conversations still waiting for their own task
 (``routed_at`` empty: a new one, or a reopened one, whose relay empties it), oldest first:
@@ -25,7 +26,6 @@ crash leaves empty, and its own task is still queued.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +35,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.crypto_fields import EncryptedTextField
+from accounts.models import Membership, OfficialAccount
 from messaging.events import announce_conversation
 from messaging.models import Conversation
 from routing import rules
@@ -57,15 +58,10 @@ LOST_AFTER = timedelta(seconds=10)
 SWEEP_BATCH = 500
 # A routing task takes along at most this many conversations waiting for their own task.
 TAKE_ALONG = 40
-# Within a batch, the queues it placed conversations in are drained at least this often
-# (seconds), so the first of a large batch is not assigned only at the batch's end.
-DRAIN_EVERY = 0.1
-
-
-def _transfer_waiting(conversation_id: int) -> bool:
-    return Transfer.objects.filter(
-        conversation_id=conversation_id,
-        status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED]).exists()
+# A batch is routed this many conversations at a time, each chunk in one transaction;
+# the queues a chunk filled are drained after it, so the first of a large batch is not
+# assigned only at the batch's end.
+ROUTE_CHUNK = 10
 
 
 def _release_over_capacity(conversation_id: int, *, at: datetime) -> bool:
@@ -178,11 +174,11 @@ def _waiting_for_route():  # noqa: ANN202 (a QuerySet of conversations)
 def route_conversations(conversation_ids: list[int], *, at: datetime | None = None,
                         due_only: bool = False, along: list[int] | None = None,
                         ) -> list[_Placed]:
-    """Route a batch (`route_conversation` for each, in order): the brand's rules, hours
-    and teams read once for the batch (`routing.shared_reads`), and each team the batch
-    placed conversations in drained, oldest first, at least every ``DRAIN_EVERY`` and at
-    the end. A conversation that fails is logged and left to the sweep. Answers what was
-    placed.
+    """Route a batch (`route_conversation` for each, in order), ``ROUTE_CHUNK`` at a time:
+    each chunk locked, decided and written in one transaction and a few statements, the
+    brand's rules, hours and teams read once for the batch (`routing.shared_reads`), and
+    the teams a chunk placed conversations in drained, oldest first, after it. A
+    conversation that fails is logged and left to the sweep. Answers what was placed.
 
     ``due_only``: skip a conversation routed since it last (re)opened (another task took
     it along). ``along``: conversations taken along, after the others; one another task
@@ -190,7 +186,6 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
     at = at or timezone.now()
     ids = list(dict.fromkeys(conversation_ids))
     along = [pk for pk in dict.fromkeys(along or []) if pk not in set(ids)]
-    taken_along = set(along)
     rows = {pk: (status, assignee_id, routed_at) for pk, status, assignee_id, routed_at in
             Conversation.objects.filter(pk__in=ids).values_list(
                 "pk", "status", "assignee_id", "routed_at")}
@@ -198,28 +193,20 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
         ids = [pk for pk in ids if pk in rows and rows[pk][2] is None]
     held = {pk for pk in ids if pk in rows and rows[pk][0] in HELD and rows[pk][1] is not None}
     placed: list[_Placed] = []
-    to_drain: set[int] = set()
-    drained_at = time.monotonic()
+    order = [*ids, *along]
     with shared_reads():
-        for conversation_id in [*ids, *along]:
-            try:
-                if conversation_id in held:
+        for start in range(0, len(order), ROUTE_CHUNK):
+            chunk = order[start:start + ROUTE_CHUNK]
+            for conversation_id in held.intersection(chunk):
+                try:
                     _release_over_capacity(conversation_id, at=at)
-                outcome = _route_one(conversation_id, at=at, due_only=due_only,
-                                     taking_along=conversation_id in taken_along)
-            except Exception:
-                logger.exception("routing a conversation failed",
-                                 extra={"conversation_id": conversation_id})
-                continue
-            if outcome is None:
-                continue
-            placed.append(outcome)
-            if not outcome.taken and outcome.conversation.team_id is not None:
-                to_drain.add(outcome.conversation.team_id)
-            if to_drain and time.monotonic() - drained_at >= DRAIN_EVERY:
-                _drain(to_drain)
-                to_drain, drained_at = set(), time.monotonic()
-        _drain(to_drain)
+                except Exception:
+                    logger.exception("routing a conversation failed",
+                                     extra={"conversation_id": conversation_id})
+            outcomes = _route_chunk(chunk, at=at, due_only=due_only, along=set(along))
+            placed += outcomes
+            _drain({p.conversation.team_id for p in outcomes
+                    if not p.taken and p.conversation.team_id is not None})
     # Placed in a queue and not taken at once: say where it waits. One taken at once is
     # announced by its assignment alone, which names the team too.
     moved = [p for p in placed if not p.taken and p.conversation.team_id != p.team_before]
@@ -242,47 +229,93 @@ def _drain(teams: set[int]) -> None:
                          extra={"teams": sorted(teams)})
 
 
-def _route_one(conversation_id: int, *, at: datetime, due_only: bool = False,
-               taking_along: bool = False) -> _Placed | None:
-    """Decide and record where one conversation goes, and give it to the rule's agent when
-    they can take it; the queue's drain is the batch's. ``due_only``: not if it was
-    routed since it (re)opened; ``taking_along``: nor if another task holds it now."""
+def _route_chunk(ids: list[int], *, at: datetime, due_only: bool, along: set[int],
+                 ) -> list[_Placed]:
+    """`_route_together`; when that fails, each conversation again on its own, so that
+    one that cannot be routed costs only itself."""
+    try:
+        return _route_together(ids, at=at, due_only=due_only, along=along)
+    except Exception:
+        if len(ids) == 1:
+            logger.exception("routing a conversation failed",
+                             extra={"conversation_id": ids[0]})
+            return []
+        logger.warning("routing a chunk failed; its conversations one by one",
+                       exc_info=True, extra={"conversations": ids})
+        return [p for pk in ids for p in _route_chunk([pk], at=at, due_only=due_only,
+                                                      along=along)]
+
+
+# Never read to route: the account's platform secrets (each a decryption).
+_SECRETS = tuple(f"channel_account__{field.name}"
+                 for field in OfficialAccount._meta.fields
+                 if isinstance(field, EncryptedTextField))
+
+
+def _route_together(ids: list[int], *, at: datetime, due_only: bool, along: set[int],
+                    ) -> list[_Placed]:
+    """Decide and record where each conversation goes, in one transaction, and give one
+    to its rule's agent when they can take it; the queue's drain is the batch's. Skipped:
+    one gone, resolved, held, or waiting on a transfer; with ``due_only`` one routed since
+    it (re)opened; one taken ``along`` that another task holds now."""
     with transaction.atomic():
-        conversation = (Conversation.objects.select_for_update(of=("self",),
-                                                               skip_locked=taking_along)
-                        .select_related("follower", "customer", "channel_account")
-                        .filter(pk=conversation_id).first())
-        if (conversation is None or conversation.status == Conversation.Status.RESOLVED
-                or conversation.assignee_id is not None
-                or (due_only and conversation.routed_at is not None)
-                or _transfer_waiting(conversation_id)):
-            return None
-        decision = rules.decide(rules.facts_for(conversation, at=at))
-        team_before = conversation.team_id
-        conversation.team = decision.team
-        if conversation.language in ("", "unknown"):
-            conversation.language = decision.language
-        conversation.routed_at = at
-        conversation.save(update_fields=["team", "language", "routed_at"])
-        steps = list(decision.steps)
-        if decision.team is None:
-            kind = RoutingDecision.Kind.QUEUED
-            steps.append({"step": "queue", "why": "no_team"})
-        elif decision.overflowed_from is not None:
-            kind = RoutingDecision.Kind.OVERFLOWED
-        else:
-            kind = RoutingDecision.Kind.ROUTED
-        record = RoutingDecision.objects.create(
-            brand_id=conversation.brand_id, conversation=conversation, kind=kind,
-            rule=decision.rule, rule_name=decision.rule.name if decision.rule else "",
-            language=decision.language, account_id=conversation.handling_account_id,
-            team=decision.team, agent=decision.agent, steps=steps,
+        chosen = (Conversation.objects.select_related("follower", "customer",
+                                                      "channel_account")
+                  .defer(*_SECRETS).order_by("pk"))
+        own = [pk for pk in ids if pk not in along]
+        theirs = [pk for pk in ids if pk in along]
+        found = list(chosen.select_for_update(of=("self",)).filter(pk__in=own)) if own else []
+        if theirs:
+            found += chosen.select_for_update(of=("self",), skip_locked=True).filter(
+                pk__in=theirs)
+        waiting = set(Transfer.objects.filter(
+            conversation_id__in=[c.pk for c in found],
+            status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED],
+        ).values_list("conversation_id", flat=True)) if found else set()
+        position = {pk: n for n, pk in enumerate(ids)}
+        routable = sorted(
+            (c for c in found if c.status != Conversation.Status.RESOLVED
+             and c.assignee_id is None and not (due_only and c.routed_at is not None)
+             and c.pk not in waiting), key=lambda c: position[c.pk])
+        facts = rules.facts_for_many(routable, at=at)
+        placed = [_decide(conversation, facts[conversation.pk], at=at)
+                  for conversation in routable]
+        Conversation.objects.bulk_update([p.conversation for p in placed],
+                                         ["team", "language", "routed_at"])
+        RoutingDecision.objects.bulk_create([p.record for p in placed])
+    for p in placed:
+        agent = p.record.agent
+        p.taken = agent is not None and assign_to(
+            conversation_id=p.conversation.pk, membership_id=agent.pk,
+            reason_steps=[{"step": "rule_agent", "rule": p.record.rule_id}],
         )
-    taken = decision.agent is not None and assign_to(
-        conversation_id=conversation_id, membership_id=decision.agent.pk,
-        reason_steps=[{"step": "rule_agent", "rule": getattr(decision.rule, "pk", None)}],
+    return placed
+
+
+def _decide(conversation: Conversation, facts: rules.Facts, *, at: datetime) -> _Placed:
+    """The rules' decision for one conversation, made on the row (not yet saved) and as
+    the record to write."""
+    decision = rules.decide(facts)
+    team_before = conversation.team_id
+    conversation.team = decision.team
+    if conversation.language in ("", "unknown"):
+        conversation.language = decision.language
+    conversation.routed_at = at
+    steps = list(decision.steps)
+    if decision.team is None:
+        kind = RoutingDecision.Kind.QUEUED
+        steps.append({"step": "queue", "why": "no_team"})
+    elif decision.overflowed_from is not None:
+        kind = RoutingDecision.Kind.OVERFLOWED
+    else:
+        kind = RoutingDecision.Kind.ROUTED
+    record = RoutingDecision(
+        brand_id=conversation.brand_id, conversation=conversation, kind=kind,
+        rule=decision.rule, rule_name=decision.rule.name if decision.rule else "",
+        language=decision.language, account_id=conversation.handling_account_id,
+        team=decision.team, agent=decision.agent, steps=steps,
     )
-    return _Placed(record, conversation, team_before, taken)
+    return _Placed(record, conversation, team_before, taken=False)
 
 
 def routing_sweep(*, now: datetime | None = None) -> dict:

@@ -21,12 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import business_hours
 from accounts.models import BusinessHours, Membership, OfficialAccount, Team
+from followers.models import Follower
 from messaging.models import Conversation, Inbound, Message
 from routing import language as lang
 from routing.models import RoutingRule, RoutingSettings
@@ -74,12 +76,59 @@ def facts_for(conversation: Conversation, *, at: datetime | None = None,
     """What routing looks at for ``conversation`` at ``at`` (default now). ``text`` and
     ``menu_key`` override the latest message and click (the engine knows them already)."""
     at = at or timezone.now()
-    follower = conversation.follower
-    customer = conversation.customer
     inbound = list(
         Message.objects.filter(conversation=conversation, direction=Message.Direction.INBOUND)
         .order_by("-created_at", "-pk").values_list("content", flat=True)[:CHOICE_REACH]
     )
+    return _facts(conversation, at=at, inbound=inbound, text=text, menu_key=menu_key,
+                  first_contact=_first_contact(conversation),
+                  tag_names=frozenset(conversation.follower.tags.values_list("name", flat=True)))
+
+
+def facts_for_many(conversations: list[Conversation], *, at: datetime) -> dict[int, Facts]:
+    """`facts_for` of a batch, by conversation pk, in a few statements for them all: the
+    latest texts, the tags and first contact (the menu click as one by one: it is read
+    only when a click can have opened the conversation)."""
+    pks = [c.pk for c in conversations]
+    if not pks:
+        return {}
+    inbound: dict[int, list[str]] = {pk: [] for pk in pks}
+    latest = Window(RowNumber(), partition_by=[F("conversation_id")],
+                    order_by=[F("created_at").desc(), F("pk").desc()])
+    for conversation_id, content in (
+            Message.objects.filter(conversation_id__in=pks,
+                                   direction=Message.Direction.INBOUND)
+            .annotate(nth=latest).filter(nth__lte=CHOICE_REACH)
+            .order_by("conversation_id", "nth").values_list("conversation_id", "content")):
+        inbound[conversation_id].append(content)
+    tags: dict[int, set[str]] = {}
+    for follower_id, name in Follower.tags.through.objects.filter(
+            follower_id__in={c.follower_id for c in conversations},
+    ).values_list("follower_id", "tag__name"):
+        tags.setdefault(follower_id, set()).add(name)
+    earlier = dict(Conversation.objects.filter(pk__in=pks).annotate(
+        earlier=Case(When(customer__isnull=False, then=Exists(_earlier("customer_id"))),
+                     default=Exists(_earlier("follower_id")))).values_list("pk", "earlier"))
+    return {c.pk: _facts(c, at=at, inbound=inbound[c.pk], first_contact=not earlier[c.pk],
+                         tag_names=frozenset(tags.get(c.follower_id, ())))
+            for c in conversations}
+
+
+def _earlier(key: str) -> QuerySet[Conversation]:
+    """The conversations of the outer one's customer or follower (``key``) that opened
+    before it."""
+    return Conversation.objects.filter(
+        Q(opened_at__lt=OuterRef("opened_at"))
+        | Q(opened_at=OuterRef("opened_at"), pk__lt=OuterRef("pk")),
+        **{key: OuterRef(key)})
+
+
+def _facts(conversation: Conversation, *, at: datetime, inbound: list[str],
+           first_contact: bool, tag_names: frozenset[str], text: str | None = None,
+           menu_key: str = "") -> Facts:
+    """The facts from what was read: the follower's latest texts, newest first."""
+    follower = conversation.follower
+    customer = conversation.customer
     if text is None:
         text = inbound[0] if inbound else ""
     detection = lang.language_of(text=text, profile_language=follower.language)
@@ -95,9 +144,9 @@ def facts_for(conversation: Conversation, *, at: datetime | None = None,
         language_source=detection.source,
         text=text,
         menu_key=menu_key or _latest_click(conversation, at=at),
-        first_contact=_first_contact(conversation),
+        first_contact=first_contact,
         at=at,
-        tag_names=frozenset(follower.tags.values_list("name", flat=True)),
+        tag_names=tag_names,
         attributes=dict(customer.attributes or {}) if customer is not None else {},
     )
 
@@ -123,15 +172,11 @@ def _latest_click(conversation: Conversation, *, at: datetime) -> str:
 
 
 def _first_contact(conversation: Conversation) -> bool:
-    earlier = Conversation.objects.filter(
+    key = "customer_id" if conversation.customer_id else "follower_id"
+    return not Conversation.objects.filter(
         Q(opened_at__lt=conversation.opened_at)
-        | Q(opened_at=conversation.opened_at, pk__lt=conversation.pk)
-    )
-    if conversation.customer_id:
-        earlier = earlier.filter(customer_id=conversation.customer_id)
-    else:
-        earlier = earlier.filter(follower_id=conversation.follower_id)
-    return not earlier.exists()
+        | Q(opened_at=conversation.opened_at, pk__lt=conversation.pk),
+        **{key: getattr(conversation, key)}).exists()
 
 
 # -- Teams, hours and speakers --------------------------------------------------------------

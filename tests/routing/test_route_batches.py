@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messaging.models import Conversation
-from routing import assignment, engine, targets
+from routing import assignment, engine, rules, targets
 from routing.models import RoutingDecision, RoutingRule
 from routing.shared_reads import once, shared_reads, sharing
 from tests.factories import make_account, make_brand, make_conversation, make_team
@@ -202,13 +202,13 @@ def test_the_sweep_sees_a_reopened_conversation_whose_task_was_lost(world):
 
 def test_a_batch_drains_its_queues_as_it_goes_not_only_at_its_end(world, monkeypatch):
     agent(world["north_desk"], capacity=5)
-    monkeypatch.setattr(engine, "DRAIN_EVERY", 0.0)
+    monkeypatch.setattr(engine, "ROUTE_CHUNK", 1)
     first, second = (make_conversation(account=world["north"]) for _ in range(2))
     engine.route_due([first.pk, second.pk])
     order = list(RoutingDecision.objects.order_by("pk").values_list("conversation_id", "kind"))
     assert order == [(first.pk, "routed"), (first.pk, "assigned"),
                      (second.pk, "routed"), (second.pk, "assigned")]
-    monkeypatch.setattr(engine, "DRAIN_EVERY", 3600.0)
+    monkeypatch.setattr(engine, "ROUTE_CHUNK", 10)
     third, fourth = (make_conversation(account=world["north"]) for _ in range(2))
     engine.route_due([third.pk, fourth.pk])
     later = list(RoutingDecision.objects.filter(conversation__in=[third, fourth])
@@ -263,3 +263,39 @@ def test_a_task_for_a_conversation_gone_meanwhile_routes_the_rest(world):
     convo = make_conversation(account=world["north"])
     placed = engine.route_due([10**9, convo.pk], take_along=0)
     assert [p.conversation.pk for p in placed] == [convo.pk]
+
+
+def test_a_conversation_that_cannot_be_routed_costs_only_itself(world, monkeypatch, caplog):
+    """A chunk is decided and written together; when that fails, its conversations are
+    routed one by one: the others are placed, the one that fails is logged and left for
+    the sweep (``routed_at`` empty)."""
+    agent(world["north_desk"], capacity=5)
+    good, bad, also = (make_conversation(account=world["north"]) for _ in range(3))
+    decide = rules.decide
+
+    def failing(facts):
+        if facts.text == "boom":
+            raise ValueError("a rule that cannot be read")
+        return decide(facts)
+
+    monkeypatch.setattr(rules, "decide", failing)
+    monkeypatch.setattr(rules, "facts_for_many", _with_text(rules.facts_for_many, bad.pk))
+    placed = engine.route_due([good.pk, bad.pk, also.pk], take_along=0)
+    assert [p.conversation.pk for p in placed] == [good.pk, also.pk]
+    assert Conversation.objects.filter(pk__in=[good.pk, also.pk],
+                                       assignee__isnull=False).count() == 2
+    bad.refresh_from_db()
+    assert bad.routed_at is None and _decisions(bad) == []
+    assert "routing a conversation failed" in caplog.text
+
+
+def _with_text(read, conversation_id: int):  # noqa: ANN202 (facts_for_many's stand-in)
+    import dataclasses
+
+    def reading(conversations, *, at):
+        facts = read(conversations, at=at)
+        if conversation_id in facts:
+            facts[conversation_id] = dataclasses.replace(facts[conversation_id], text="boom")
+        return facts
+
+    return reading

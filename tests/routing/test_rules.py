@@ -527,6 +527,43 @@ def test_first_contact_without_a_customer_reads_the_followers_conversations(worl
     assert not rules.facts_for(now, at=TUESDAY_DAY).first_contact
 
 
+def test_a_batchs_facts_are_each_conversations_facts_read_alone(world):
+    """What the engine reads for a chunk of conversations at once (`facts_for_many`) is
+    what `facts_for` reads for each: the latest texts (a choice "TC" as far back as
+    CHOICE_REACH messages, not further), tags, attributes and first contact by customer
+    or by follower."""
+    chose = make_conversation(account=world["flagship"], opened_at=TUESDAY_DAY)
+    _say(chose, "TC", minutes=1)
+    _say(chose, "我想预订机场接机", minutes=2)
+    too_far = make_conversation(account=world["flagship"], opened_at=TUESDAY_DAY)
+    _say(too_far, "EN", minutes=0)
+    for n in range(rules.CHOICE_REACH):
+        _say(too_far, "请问几点关门", minutes=n + 1)
+    tagged = make_follower(account=world["bund"])
+    tagged.tags.add(Tag.objects.create(brand=world["brand"], name="VIP"))
+    tagged.customer.attributes = {"tier": "gold"}
+    tagged.customer.save()
+    make_conversation(follower=tagged, opened_at=TUESDAY_DAY - timedelta(days=2),
+                      status="resolved")
+    returning = make_conversation(follower=tagged, opened_at=TUESDAY_DAY)
+    loner = make_follower(account=world["flagship"])
+    loner.customer = None
+    loner.save()
+    alone = make_conversation(follower=loner, opened_at=TUESDAY_DAY)
+    silent = make_conversation(account=world["bund"], opened_at=TUESDAY_DAY)
+    conversations = [chose, too_far, returning, alone, silent]
+    at = TUESDAY_DAY + timedelta(hours=1)
+
+    together = rules.facts_for_many(conversations, at=at)
+
+    assert together == {c.pk: rules.facts_for(c, at=at) for c in conversations}
+    assert together[chose.pk].language == "zh-hant"
+    assert together[too_far.pk].language == "zh-hans"
+    assert not together[returning.pk].first_contact
+    assert together[returning.pk].tag_names == frozenset({"VIP"})
+    assert together[alone.pk].first_contact and together[silent.pk].text == ""
+
+
 def _click(account, openid, key, at, n=[0]):  # noqa: B006
     n[0] += 1
     Inbound.objects.create(brand_id=account.brand_id, account=account,
