@@ -26,7 +26,6 @@ rule's ground 5) until the mention ends.
 import logging
 from collections.abc import Callable, Iterable
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
@@ -50,6 +49,7 @@ from routing.events import (
     brand_group,
 )
 from routing.layers import LAYER_ERRORS, stream_send
+from routing.push_loop import run_push
 
 logger = logging.getLogger(__name__)
 
@@ -295,9 +295,9 @@ def send(brand_id: int, parts: list[StreamPart]) -> None:
     if layer is None or not any(part["to"] for part in parts):
         return
     if settings.CONSOLE_FANOUT == "agent":
-        async_to_sync(_send_per_member)(layer, parts)
+        run_push(layer, _send_per_member(layer, parts))
     else:
-        async_to_sync(stream_send)(layer, brand_group(brand_id), parts)
+        run_push(layer, stream_send(layer, brand_group(brand_id), parts))
 
 
 async def _send_per_member(layer: object, parts: list[StreamPart]) -> None:

@@ -1,0 +1,61 @@
+"""One event loop per process for the console's push from synchronous code (the workers'
+tasks), kept for the process's life.
+
+The channel layers keep their Redis connections per event loop. `async_to_sync` makes a
+new loop for every call when the caller has none, so every push opened a connection to
+Redis and closed it again: about 5 ms of a worker's CPU per push, more than building the
+event and its audience. Here the pushes of a process run on one loop in a thread of its
+own, and the layer's connection stays open between them; a connection that broke is
+reconnected by the layer's retry (`routing.layers`).
+
+The demo's in-memory layer is not shared across loops and threads this way: its pushes
+keep `async_to_sync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer
+
+# A push that has not finished after this many seconds raises TimeoutError (an OSError:
+# the push task's retry); the layer's own socket timeout is shorter.
+PUSH_TIMEOUT = 30.0
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_pid: int | None = None
+
+
+def _process_loop() -> asyncio.AbstractEventLoop:
+    """This process's push loop, started on first use (and afresh in a forked child,
+    which inherits the parent's loop object but not its thread)."""
+    global _loop, _pid
+    with _lock:
+        if _loop is None or _pid != os.getpid() or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="console-push-loop",
+                             daemon=True).start()
+            _loop, _pid = loop, os.getpid()
+        return _loop
+
+
+def run_push(layer: object, coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run the coroutine (a send on ``layer``) to its end from synchronous code; answers
+    its result and raises what it raises."""
+    if isinstance(layer, InMemoryChannelLayer):
+        async def wrapped() -> Any:
+            return await coroutine
+
+        return async_to_sync(wrapped)()
+    future = asyncio.run_coroutine_threadsafe(coroutine, _process_loop())
+    try:
+        return future.result(timeout=PUSH_TIMEOUT)
+    except TimeoutError:
+        future.cancel()
+        raise
