@@ -676,6 +676,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=120.0,
                         help="seconds at most, after the last push, for every "
                              "conversation to be assigned")
+    parser.add_argument("--profile-worker", metavar="DIR", default="",
+                        help="run the worker's tasks under cProfile, each pool process's "
+                             "stats written to DIR (figures then include the profiler's "
+                             "cost; for where the time goes only)")
     parser.add_argument("--dry-run", action="store_true",
                         help="without the routing engine: a stand-in assigns "
                              "(bench/routing_support.py), to try the bench itself; no "
@@ -702,6 +706,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     workdir = Path(tempfile.mkdtemp(prefix="portal-routing-bench-"))
+    if args.profile_worker:
+        Path(args.profile_worker).mkdir(parents=True, exist_ok=True)
+        ENV["BENCH_PROFILE_DIR"] = str(Path(args.profile_worker).resolve())
     ingest.prepare_database(DB_NAME, ENV)
     ingest.setup_django(ENV)
     reset_rows()

@@ -125,13 +125,29 @@ def instrument_worker(redis_url: str) -> None:
     started: dict[str, tuple[float, float]] = {}
     client: list = []
 
+    # BENCH_PROFILE_DIR: each pool process also runs its tasks under cProfile (CPU time)
+    # and writes the stats there every 100 tasks (routing.py --profile-worker).
+    profile_dir = os.environ.get("BENCH_PROFILE_DIR")
+    profiler: list = []
+
     @task_prerun.connect(weak=False)
     def _before(task_id: str = "", **_: object) -> None:
         started[task_id] = (time.perf_counter(), time.process_time())
+        if profile_dir:
+            if not profiler:
+                import cProfile
+
+                profiler.append(cProfile.Profile(time.process_time))
+            profiler[0].enable()
 
     @task_postrun.connect(weak=False)
     def _after(task_id: str = "", task: object = None, args: tuple = (), **_: object) -> None:
         begun = started.pop(task_id, None)
+        if profiler:
+            profiler[0].disable()
+            profiler.append(None)
+            if len(profiler) % 100 == 0:
+                profiler[0].dump_stats(f"{profile_dir}/worker-{os.getpid()}.prof")
         if begun is None:
             return
         wall, cpu = time.perf_counter() - begun[0], time.process_time() - begun[1]

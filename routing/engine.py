@@ -18,20 +18,20 @@ after it.
 A routing task (`route_due`) takes along conversations still waiting for their own task
 (``routed_at`` empty: a new one, or a reopened one, whose relay empties it), oldest first:
 when the worker is behind, the tasks queued after it find their conversations routed and
-skip them, so the batches grow with the backlog instead of the queue. Nothing is only in
-memory: a conversation is taken along only as long as its ``routed_at`` is empty, which a
-crash leaves empty, and its own task is still queued.
+skip them, so the batches grow with the backlog instead of the queue. Each chunk is
+filled with them in its own transaction (FOR UPDATE SKIP LOCKED), so tasks running at
+once in several processes take along different ones and never wait for each other.
+Nothing is only in memory: a conversation is taken along only as long as its
+``routed_at`` is empty, which a crash leaves empty, and its own task is still queued.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -122,42 +122,10 @@ def route_due(conversation_ids: list[int], *, at: datetime | None = None,
               take_along: int = TAKE_ALONG) -> list[_Placed]:
     """What a routing task runs: its conversations that still wait for a route (another
     task may have taken them along), and up to ``take_along`` others that wait for theirs,
-    oldest first. Answers what was placed."""
-    ids = list(dict.fromkeys(conversation_ids))
-    with _taking_along() as mine:
-        along = list(_waiting_for_route().exclude(pk__in=ids).order_by("opened_at", "pk")
-                     .values_list("pk", flat=True)[:take_along]) if take_along and mine else []
-        return route_conversations(ids, at=at, due_only=True, along=along)
-
-
-# The PostgreSQL advisory lock of the task taking conversations along (any 64-bit number
-# no other part of the product uses).
-TAKE_ALONG_LOCK = 0x526F7574696E67  # "Routing"
-
-
-@contextmanager
-def _taking_along() -> Iterator[bool]:
-    """One task at a time takes conversations along (PostgreSQL: a session advisory lock,
-    let go at the end or when its connection drops); the others route their own. Without
-    it, four pool processes took along the same conversations and each paid for finding
-    them routed. Other databases (the demo's SQLite, one process): always."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [TAKE_ALONG_LOCK])
-        got = bool(cursor.fetchone()[0])
-    try:
-        yield got
-    finally:
-        if got:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [TAKE_ALONG_LOCK])
-            except DatabaseError:
-                # The lock goes with the connection; until then the other tasks route
-                # their own conversations only.
-                logger.error("could not let go of the take-along lock", exc_info=True)
+    oldest first, that no other task is routing at this moment. Answers what was
+    placed."""
+    return route_conversations(conversation_ids, at=at, due_only=True,
+                               take_along=take_along)
 
 
 def _waiting_for_route():  # noqa: ANN202 (a QuerySet of conversations)
@@ -172,8 +140,7 @@ def _waiting_for_route():  # noqa: ANN202 (a QuerySet of conversations)
 
 
 def route_conversations(conversation_ids: list[int], *, at: datetime | None = None,
-                        due_only: bool = False, along: list[int] | None = None,
-                        ) -> list[_Placed]:
+                        due_only: bool = False, take_along: int = 0) -> list[_Placed]:
     """Route a batch (`route_conversation` for each, in order), ``ROUTE_CHUNK`` at a time:
     each chunk locked, decided and written in one transaction and a few statements, the
     brand's rules, hours and teams read once for the batch (`routing.shared_reads`), and
@@ -181,11 +148,12 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
     conversation that fails is logged and left to the sweep. Answers what was placed.
 
     ``due_only``: skip a conversation routed since it last (re)opened (another task took
-    it along). ``along``: conversations taken along, after the others; one another task
-    is routing at this moment is left to it."""
+    it along). ``take_along``: after these, route up to that many others still waiting
+    for their own task (`_waiting_for_route`), oldest first, each chunk filled with them;
+    one another task is routing at this moment is left to it (SKIP LOCKED), so tasks
+    running at once take along different ones."""
     at = at or timezone.now()
     ids = list(dict.fromkeys(conversation_ids))
-    along = [pk for pk in dict.fromkeys(along or []) if pk not in set(ids)]
     rows = {pk: (status, assignee_id, routed_at) for pk, status, assignee_id, routed_at in
             Conversation.objects.filter(pk__in=ids).values_list(
                 "pk", "status", "assignee_id", "routed_at")}
@@ -193,17 +161,25 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
         ids = [pk for pk in ids if pk in rows and rows[pk][2] is None]
     held = {pk for pk in ids if pk in rows and rows[pk][0] in HELD and rows[pk][1] is not None}
     placed: list[_Placed] = []
-    order = [*ids, *along]
+    seen, left = set(ids), take_along
     with shared_reads():
-        for start in range(0, len(order), ROUTE_CHUNK):
-            chunk = order[start:start + ROUTE_CHUNK]
+        start = 0
+        while start < len(ids) or left > 0:
+            chunk = ids[start:start + ROUTE_CHUNK]
+            start += len(chunk)
             for conversation_id in held.intersection(chunk):
                 try:
                     _release_over_capacity(conversation_id, at=at)
                 except Exception:
                     logger.exception("routing a conversation failed",
                                      extra={"conversation_id": conversation_id})
-            outcomes = _route_chunk(chunk, at=at, due_only=due_only, along=set(along))
+            fill = min(left, ROUTE_CHUNK - len(chunk))
+            outcomes, along = _route_chunk(chunk, at=at, due_only=due_only, fill=fill,
+                                           skip=seen)
+            if fill and not along and start >= len(ids):
+                left = 0  # nobody else waits (or every one is being routed)
+            left -= len(along)
+            seen.update(along)
             placed += outcomes
             _drain({p.conversation.team_id for p in outcomes
                     if not p.taken and p.conversation.team_id is not None})
@@ -229,21 +205,25 @@ def _drain(teams: set[int]) -> None:
                          extra={"teams": sorted(teams)})
 
 
-def _route_chunk(ids: list[int], *, at: datetime, due_only: bool, along: set[int],
-                 ) -> list[_Placed]:
-    """`_route_together`; when that fails, each conversation again on its own, so that
-    one that cannot be routed costs only itself."""
+def _route_chunk(ids: list[int], *, at: datetime, due_only: bool, fill: int = 0,
+                 skip: set[int] | None = None) -> tuple[list[_Placed], list[int]]:
+    """`_route_together`; when that fails, each conversation again on its own (those it
+    took along too), so that one that cannot be routed costs only itself. Answers what
+    was placed and the conversations taken along."""
+    along: list[int] = []
     try:
-        return _route_together(ids, at=at, due_only=due_only, along=along)
+        return _route_together(ids, at=at, due_only=due_only, fill=fill, skip=skip,
+                               along=along)
     except Exception:
-        if len(ids) == 1:
+        if len(ids) + len(along) == 1:
             logger.exception("routing a conversation failed",
-                             extra={"conversation_id": ids[0]})
-            return []
+                             extra={"conversation_id": [*ids, *along][0]})
+            return [], along
         logger.warning("routing a chunk failed; its conversations one by one",
-                       exc_info=True, extra={"conversations": ids})
-        return [p for pk in ids for p in _route_chunk([pk], at=at, due_only=due_only,
-                                                      along=along)]
+                       exc_info=True, extra={"conversations": [*ids, *along]})
+        alone = [(pk, due_only) for pk in ids] + [(pk, True) for pk in along]
+        return [p for pk, due in alone
+                for p in _route_chunk([pk], at=at, due_only=due)[0]], along
 
 
 # Never read to route: the account's platform secrets (each a decryption).
@@ -252,22 +232,30 @@ _SECRETS = tuple(f"channel_account__{field.name}"
                  if isinstance(field, EncryptedTextField))
 
 
-def _route_together(ids: list[int], *, at: datetime, due_only: bool, along: set[int],
-                    ) -> list[_Placed]:
+def _route_together(ids: list[int], *, at: datetime, due_only: bool, fill: int,
+                    skip: set[int] | None, along: list[int]) -> tuple[list[_Placed], list[int]]:
     """Decide and record where each conversation goes, in one transaction, and give one
-    to its rule's agent when they can take it; the queue's drain is the batch's. Skipped:
-    one gone, resolved, held, or waiting on a transfer; with ``due_only`` one routed since
-    it (re)opened; one taken ``along`` that another task holds now."""
+    to its rule's agent when they can take it; the queue's drain is the batch's. With
+    ``fill``, up to that many others waiting for their own task are taken along, oldest
+    first, but none in ``skip`` nor one another task holds (their pks are put in
+    ``along``). Skipped: one gone, resolved, held, or waiting on a transfer; with
+    ``due_only`` one routed since it (re)opened."""
     with transaction.atomic():
         chosen = (Conversation.objects.select_related("follower", "customer",
                                                       "channel_account")
-                  .defer(*_SECRETS).order_by("pk"))
-        own = [pk for pk in ids if pk not in along]
-        theirs = [pk for pk in ids if pk in along]
-        found = list(chosen.select_for_update(of=("self",)).filter(pk__in=own)) if own else []
-        if theirs:
-            found += chosen.select_for_update(of=("self",), skip_locked=True).filter(
-                pk__in=theirs)
+                  .defer(*_SECRETS))
+        # Its own are waited for, in pk order (so two tasks never wait on each other);
+        # those taken along never are.
+        found = list(chosen.select_for_update(of=("self",)).filter(pk__in=ids)
+                     .order_by("pk")) if ids else []
+        if fill:
+            taken = list(_waiting_for_route().exclude(pk__in=[*ids, *(skip or ())])
+                         .select_related("follower", "customer", "channel_account")
+                         .defer(*_SECRETS).order_by("opened_at", "pk")
+                         .select_for_update(of=("self",), skip_locked=True)[:fill])
+            along.extend(c.pk for c in taken)
+            found += taken
+            ids = [*ids, *along]
         waiting = set(Transfer.objects.filter(
             conversation_id__in=[c.pk for c in found],
             status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED],
@@ -289,7 +277,7 @@ def _route_together(ids: list[int], *, at: datetime, due_only: bool, along: set[
             conversation_id=p.conversation.pk, membership_id=agent.pk,
             reason_steps=[{"step": "rule_agent", "rule": p.record.rule_id}],
         )
-    return placed
+    return placed, along
 
 
 def _decide(conversation: Conversation, facts: rules.Facts, *, at: datetime) -> _Placed:

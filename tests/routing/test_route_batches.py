@@ -241,22 +241,22 @@ def test_a_conversation_another_task_is_routing_is_left_to_it(world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_task_at_a_time_takes_conversations_along(world):
+@pytest.mark.django_db(transaction=True)
+def test_two_tasks_at_once_take_along_different_conversations(world):
+    """Another worker's task is taking the oldest conversations along (its chunk's
+    transaction holds them): this one takes the next ones along instead, without waiting,
+    and leaves the others to it."""
+    oldest = waiting(world["north"], None, 3)  # opened a minute apart, oldest first
     mine = make_conversation(account=world["south"])
-    behind = make_conversation(account=world["north"])
-    with _another_connection(autocommit=True) as other:
-        # Another worker's task is taking conversations along: this one routes its own.
-        other.execute("SELECT pg_advisory_lock(%s)", [engine.TAKE_ALONG_LOCK])
-        assert [p.conversation.pk for p in engine.route_due([mine.pk])] == [mine.pk]
-        other.execute("SELECT pg_advisory_unlock(%s)", [engine.TAKE_ALONG_LOCK])
-    assert _decisions(behind) == []
-    # Let go, the next task takes it along, and lets go in turn.
-    assert [p.conversation.pk for p in engine.route_due([])] == [behind.pk]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
-                       "database = (SELECT oid FROM pg_database "
-                       "WHERE datname = current_database())")
-        assert cursor.fetchone()[0] == 0
+    with _another_connection() as other:
+        other.execute(
+            "SELECT id FROM messaging_conversation WHERE id = ANY(%s) FOR UPDATE",
+            [[c.pk for c in oldest[:2]]])
+        placed = engine.route_due([mine.pk], take_along=5)
+        assert [p.conversation.pk for p in placed] == [mine.pk, oldest[2].pk]
+    assert [_decisions(c) for c in oldest[:2]] == [[], []]
+    # Let go, the next task takes them along.
+    assert [p.conversation.pk for p in engine.route_due([])] == [c.pk for c in oldest[:2]]
 
 
 def test_a_task_for_a_conversation_gone_meanwhile_routes_the_rest(world):
