@@ -35,3 +35,9 @@ class PortalTask(Task):
 app = Celery("portal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# What a task announces for the same worker runs at its end, in its process
+# (messaging/task_batches.py).
+from messaging.task_batches import connect_worker  # noqa: E402
+
+connect_worker()

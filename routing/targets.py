@@ -147,9 +147,9 @@ def _on_event(name: str, payload: dict) -> None:
     if name == "message.created" and payload["direction"] not in ("in", "out"):
         return
     from messaging.task_batches import batch_submit
-    from routing.tasks_targets import due_refresh_batch_task
+    from routing.tasks_targets import due_refresh_batch_task, dues_refresh
 
-    batch_submit(due_refresh_batch_task, payload["conversation_id"])
+    batch_submit(due_refresh_batch_task, payload["conversation_id"], after_task=dues_refresh)
 
 
 def subscribe() -> None:

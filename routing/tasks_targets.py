@@ -20,6 +20,12 @@ logger = logging.getLogger(__name__)
 def due_refresh_batch_task(conversation_ids: list[int]) -> int:
     """Compute each conversation's due time again (a message, a reply, a new team);
     answers how many have one. One failing conversation is logged and left to the sweep."""
+    return dues_refresh(conversation_ids)
+
+
+def dues_refresh(conversation_ids: list[int]) -> int:
+    """The task's work, also run in a worker at the end of the task that announced what
+    moved the due times (`messaging.task_batches`)."""
     try:
         dues = targets.conversations_due_refresh(list(dict.fromkeys(conversation_ids)))
     except Exception:

@@ -157,3 +157,54 @@ def test_a_forked_process_starts_with_nothing_pending(broker, held, monkeypatch)
     assert batch_flush() == 0
     client, queue = broker
     assert client.llen(queue) == 0
+
+
+# -- inside a worker's task ---------------------------------------------------------------
+
+@pytest.fixture
+def in_task():
+    """This thread runs a worker's task until the test ends it (`task_finished`)."""
+    task_batches.task_started()
+    yield
+    task_batches._in_task.deferred = None
+
+
+def test_inside_a_task_items_wait_for_its_end_and_run_in_its_process(broker, held, in_task):
+    client, queue = broker
+    done: list[list] = []
+    for item in (1, 2, 3):
+        batch_submit(collect_batch, item, after_task=done.append)
+    # Nothing published, nothing run yet: the task is still running.
+    assert done == [] and not held.pausing.is_set()
+    task_batches.task_finished()
+    assert done == [[1, 2, 3]]
+    assert batch_flush() == 0 and _published(client, queue) == []
+    # The task has ended: the next item goes the usual way, to the broker.
+    batch_submit(collect_batch, 4, after_task=done.append)
+    _wait_until(held.pausing.is_set, "the publishing thread to start")
+    held.release()
+    _wait_until(lambda: _published(client, queue) == [("tests.collect_batch", [4])],
+                "the item to be published")
+    assert done == [[1, 2, 3]]
+
+
+def test_an_item_without_after_task_is_published_even_inside_a_task(broker, held, in_task):
+    client, queue = broker
+    batch_submit(collect_batch, "plain")
+    _wait_until(held.pausing.is_set, "the publishing thread to start")
+    assert batch_flush() == 1
+    assert _published(client, queue) == [("tests.collect_batch", ["plain"])]
+
+
+def test_what_fails_after_the_task_is_published_to_its_task_instead(broker, held, in_task,
+                                                                    caplog):
+    client, queue = broker
+
+    def failing(items: list) -> None:
+        raise ConnectionError("the channel layer is away")
+
+    batch_submit(collect_batch, "a", after_task=failing)
+    batch_submit(collect_batch, "b", after_task=failing)
+    task_batches.task_finished()
+    assert _published(client, queue) == [("tests.collect_batch", ["a", "b"])]
+    assert "running tests.collect_batch after the task failed; queued instead" in caplog.text

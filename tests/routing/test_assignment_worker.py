@@ -14,6 +14,7 @@ from tests.factories import make_brand, make_team
 from tests.messaging.callback_support import connected_account, follow, say
 from tests.messaging.worker_support import (  # noqa: F401 - fixtures
     Broker,
+    ConsoleWatch,
     Workers,
     broker,
     wait_until,
@@ -36,6 +37,11 @@ def test_a_message_through_the_callback_is_assigned_by_the_worker(
     lily = agent(desk, name="Lily")
     away = agent(desk, presence=Membership.Presence.AWAY)
     follower = follow(sandbox, account, push=False)
+    # Lily's screen is told of the assignment: the worker pushes it at the end of the
+    # routing task, in its own process (messaging.task_batches' after_task).
+    screen = ConsoleWatch(lily, until=lambda e: e.get("type") == "conversation"
+                          and e.get("reason") == "assigned" and e.get("assignee_id") == lily.pk,
+                          timeout=40)
     push = say(sandbox, account, follower["openid"], "Hello, is breakfast included?")["push"]
     assert push["status"] == 200 and push["error"] is None, push
 
@@ -49,3 +55,4 @@ def test_a_message_through_the_callback_is_assigned_by_the_worker(
                  .values_list("kind", flat=True))
     assert kinds == ["routed", "assigned"]
     assert held(away) == []
+    assert screen.result()["conversation_id"] == convo.pk
