@@ -23,6 +23,7 @@ capacity) and announces ``conversation.assigned``.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,9 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -219,6 +222,43 @@ def team_queue(team_id: int) -> QuerySet[Conversation]:
             .exclude(_transfer_waiting()).order_by(*QUEUE_ORDER))
 
 
+# The queue's order as window ordering (`_queues`).
+_QUEUE_WINDOW_ORDER = (F("waiting_since").asc(nulls_last=True), F("opened_at").asc(),
+                       F("pk").asc())
+
+
+def _queues(slots: dict[int, int], spoken: dict[int, set[str] | None],
+            ) -> dict[int, tuple[list[Conversation], bool]]:
+    """Per team, its oldest waiting conversations, as many as its free ``slots``, in
+    ``spoken`` languages (None: any), locked (the caller holds a transaction), in two
+    statements for all the teams: the pks of the first twice ``slots`` of each team, by a
+    window; then those rows locked, skipping one someone else is taking at this instant,
+    and each team's first ``slots`` of them kept (the margin stands in for the skipped).
+    With each team's list, whether one was skipped so."""
+    if not slots:
+        return {}
+    wanted = Q()
+    for team_id in slots:
+        languages = spoken.get(team_id)
+        wanted |= (Q(team_id=team_id) if languages is None else
+                   Q(team_id=team_id, language__in=[*sorted(languages), "unknown", ""]))
+    open_free = Q(status=Conversation.Status.OPEN, assignee__isnull=True)
+    nth = Window(RowNumber(), partition_by=[F("team_id")], order_by=_QUEUE_WINDOW_ORDER)
+    first = {pk: team_id for pk, team_id, n in Conversation.objects.filter(open_free, wanted)
+             .exclude(_transfer_waiting()).annotate(nth=nth)
+             .filter(nth__lte=2 * max(slots.values()))
+             .values_list("pk", "team_id", "nth") if n <= 2 * slots[team_id]}
+    read = Counter(first.values())
+    locked: dict[int, list[Conversation]] = {}
+    if first:
+        for conversation in (Conversation.objects.filter(open_free, pk__in=list(first))
+                             .exclude(_transfer_waiting()).order_by(*QUEUE_ORDER)
+                             .select_for_update(skip_locked=True, of=("self",))):
+            locked.setdefault(conversation.team_id, []).append(conversation)
+    return {team_id: (locked.get(team_id, [])[:slots[team_id]],
+                      len(locked.get(team_id, [])) < read[team_id]) for team_id in slots}
+
+
 def assign_waiting(*, team_id: int | None, now: datetime | None = None) -> int:
     """Drain the team's queue, oldest first, to its online members who speak each
     conversation's language and have room; answers how many were assigned. A conversation
@@ -305,18 +345,22 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
         # One candidate per member, shared by their teams: a slot taken in one is gone in all.
         candidates = {pk: _Candidate(m, states[pk], loads[pk]) for pk, m in members.items()
                       if pk in states}
+        free_of: dict[int, list[_Candidate]] = {}
         for team in teams:
             free = [candidates[pk] for pk in in_team.get(team.pk, ())
                     if pk in candidates and candidates[pk].room > 0]
-            if not free:
+            if free:
+                free_of[team.pk] = free
+            else:
                 done[team.pk], more[team.pk] = 0, False
+        slots = {pk: sum(c.room for c in free) for pk, free in free_of.items()}
+        queues = _queues(slots, {pk: ({code for c in free for code in c.member.languages}
+                                      if all(c.member.languages for c in free) else None)
+                                 for pk, free in free_of.items()})
+        for team in teams:
+            if team.pk not in free_of:
                 continue
-            queue = team_queue(team.pk)
-            if all(c.member.languages for c in free):
-                spoken = {code for c in free for code in c.member.languages}
-                queue = queue.filter(Q(language__in=[*spoken, "unknown", ""]))
-            slots = sum(c.room for c in free)
-            waiting = list(queue.select_for_update(skip_locked=True, of=("self",))[:slots])
+            free, (waiting, skipped) = free_of[team.pk], queues.get(team.pk, ([], False))
             given = 0
             for conversation in waiting:
                 language = conversation.language or "unknown"
@@ -329,7 +373,10 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
                                      now=next(stamps)))
                 chosen.load += 1
                 given += 1
-            done[team.pk], more[team.pk] = given, len(waiting) == slots
+            # Another pass may find more: this one had as many as its slots, or some it
+            # read were being taken by someone else meanwhile.
+            done[team.pk] = given
+            more[team.pk] = len(waiting) == slots[team.pk] or (skipped and given > 0)
         _save_gives(records)
     return done, more
 

@@ -299,3 +299,17 @@ def _with_text(read, conversation_id: int):  # noqa: ANN202 (facts_for_many's st
         return facts
 
     return reading
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_passes_over_a_conversation_someone_else_is_taking(world):
+    """The queues are read for all the teams at once and then locked: the oldest, held by
+    another transaction at this instant, is passed over, and the next ones fill the free
+    slots (it is for whoever holds it)."""
+    lily = agent(world["north_desk"], capacity=2)
+    oldest, second, third = waiting(world["north"], world["north_desk"], 3)
+    with _another_connection() as other:
+        other.execute("SELECT id FROM messaging_conversation WHERE id = %s FOR UPDATE",
+                      [oldest.pk])
+        assert assignment.assign_waiting_teams([world["north_desk"].pk]) == 2
+    assert held(lily) == sorted([second.pk, third.pk])
