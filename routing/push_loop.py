@@ -15,6 +15,7 @@ keep `async_to_sync`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Coroutine
@@ -23,26 +24,48 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer
 
+logger = logging.getLogger(__name__)
+
 # A push that has not finished after this many seconds raises TimeoutError (an OSError:
 # the push task's retry); the layer's own socket timeout is shorter.
 PUSH_TIMEOUT = 30.0
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
 _pid: int | None = None
 
 
 def _process_loop() -> asyncio.AbstractEventLoop:
     """This process's push loop, started on first use (and afresh in a forked child,
     which inherits the parent's loop object but not its thread)."""
-    global _loop, _pid
+    global _loop, _thread, _pid
     with _lock:
         if _loop is None or _pid != os.getpid() or _loop.is_closed():
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="console-push-loop",
-                             daemon=True).start()
+            _thread = threading.Thread(target=loop.run_forever, name="console-push-loop",
+                                       daemon=True)
+            _thread.start()
             _loop, _pid = loop, os.getpid()
         return _loop
+
+
+def stop() -> None:
+    """Stop and close this process's push loop, and with it the connections the channel
+    layers keep on it (channels_redis closes them with the loop); the next push starts
+    a new one. For the tests, which make a new channel layer for every test."""
+    global _loop, _thread
+    with _lock:
+        loop, thread, _loop, _thread = _loop, _thread, None, None
+    if loop is None or _pid != os.getpid() or loop.is_closed():
+        return
+    loop.call_soon_threadsafe(loop.stop)
+    if thread is not None:
+        thread.join(PUSH_TIMEOUT)
+    try:
+        loop.close()
+    except Exception:
+        logger.warning("closing the push loop's connections failed", exc_info=True)
 
 
 def run_push(layer: object, coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -37,6 +37,9 @@ def _fresh_channel_layer():
     yield
     from channels.layers import channel_layers
 
+    from routing import push_loop
+
+    push_loop.stop()  # the pushes' loop, and the old layer's connections on it
     channel_layers.backends.clear()
 
 

@@ -74,3 +74,29 @@ def test_an_event_of_a_conversation_of_another_brand_is_skipped(monkeypatch):
               for name, payload in _pairs(conversation)]
     assert realtime.push_batch(forged) == (0, [])
     assert sent == []
+
+
+def test_the_pushes_of_a_process_share_one_loop_and_its_connection(settings):
+    """A worker's pushes run on one event loop of the process (routing.push_loop), so the
+    channel layer's Redis connection is made once, not once per push; stopping the loop
+    closes it."""
+    import asyncio
+
+    from routing import push_loop
+    from routing.layers import ConsolePubSubChannelLayer
+
+    if not settings.REDIS_URL:
+        pytest.fail("this test needs REDIS_URL (the suite runs against real Redis)")
+    layer = ConsolePubSubChannelLayer(hosts=[{"address": settings.REDIS_URL}],
+                                      prefix="push-loop-test")
+
+    async def loop_of() -> asyncio.AbstractEventLoop:
+        await layer.group_send("console.test.loop", {"type": "console.noop"})
+        return asyncio.get_running_loop()
+
+    first = push_loop.run_push(layer, loop_of())
+    assert push_loop.run_push(layer, loop_of()) is first
+    assert first in layer._layers  # one per-loop layer (its connection) for both
+    push_loop.stop()
+    assert first.is_closed() and first not in layer._layers
+    assert push_loop.run_push(layer, loop_of()) is not first
