@@ -43,11 +43,24 @@ def _process_loop() -> asyncio.AbstractEventLoop:
     with _lock:
         if _loop is None or _pid != os.getpid() or _loop.is_closed():
             loop = asyncio.new_event_loop()
-            _thread = threading.Thread(target=loop.run_forever, name="console-push-loop",
+            _thread = threading.Thread(target=_run, args=(loop,), name="console-push-loop",
                                        daemon=True)
             _thread.start()
             _loop, _pid = loop, os.getpid()
         return _loop
+
+
+def _run(loop: asyncio.AbstractEventLoop) -> None:
+    """The loop's thread: run it until `stop`, then close it here, where no other loop
+    runs (channels_redis closes its connections by running the loop once more as it
+    closes, which a thread with a running loop, Playwright's say, could not)."""
+    try:
+        loop.run_forever()
+    finally:
+        try:
+            loop.close()
+        except Exception:
+            logger.warning("closing the push loop's connections failed", exc_info=True)
 
 
 def stop() -> None:
@@ -62,10 +75,6 @@ def stop() -> None:
     loop.call_soon_threadsafe(loop.stop)
     if thread is not None:
         thread.join(PUSH_TIMEOUT)
-    try:
-        loop.close()
-    except Exception:
-        logger.warning("closing the push loop's connections failed", exc_info=True)
 
 
 def run_push(layer: object, coroutine: Coroutine[Any, Any, Any]) -> Any:
