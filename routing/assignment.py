@@ -79,7 +79,8 @@ logger = logging.getLogger(__name__)
 HELD = (Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.SNOOZED)
 # Claim next offers first a conversation whose follower's 48-hour window closes this soon.
 WINDOW_CLOSING = timedelta(minutes=60)
-QUEUE_ORDER = (F("waiting_since").asc(nulls_last=True), "opened_at", "pk")
+QUEUE_ORDER = (F("waiting_since").asc(nulls_last=True), F("opened_at").asc(),
+               F("pk").asc())
 STRATEGY_MANUAL = "manual"
 STRATEGY_CLAIM = "claim_next"
 STRATEGY_RULE = "rule"
@@ -215,16 +216,17 @@ def _pick(candidates: list[_Candidate], strategy: str) -> _Candidate | None:
 # -- the queue --------------------------------------------------------------------------
 
 
+def _queued() -> QuerySet[Conversation]:
+    """Every team's waiting conversations: open, unassigned, no transfer waiting on
+    them."""
+    return (Conversation.objects.filter(status=Conversation.Status.OPEN,
+                                        assignee__isnull=True)
+            .exclude(_transfer_waiting()))
+
+
 def team_queue(team_id: int) -> QuerySet[Conversation]:
     """The team's waiting conversations, oldest wait first."""
-    return (Conversation.objects.filter(team_id=team_id, status=Conversation.Status.OPEN,
-                                        assignee__isnull=True)
-            .exclude(_transfer_waiting()).order_by(*QUEUE_ORDER))
-
-
-# The queue's order as window ordering (`_queues`).
-_QUEUE_WINDOW_ORDER = (F("waiting_since").asc(nulls_last=True), F("opened_at").asc(),
-                       F("pk").asc())
+    return _queued().filter(team_id=team_id).order_by(*QUEUE_ORDER)
 
 
 def _queues(slots: dict[int, int], spoken: dict[int, set[str] | None],
@@ -242,17 +244,14 @@ def _queues(slots: dict[int, int], spoken: dict[int, set[str] | None],
         languages = spoken.get(team_id)
         wanted |= (Q(team_id=team_id) if languages is None else
                    Q(team_id=team_id, language__in=[*sorted(languages), "unknown", ""]))
-    open_free = Q(status=Conversation.Status.OPEN, assignee__isnull=True)
-    nth = Window(RowNumber(), partition_by=[F("team_id")], order_by=_QUEUE_WINDOW_ORDER)
-    first = {pk: team_id for pk, team_id, n in Conversation.objects.filter(open_free, wanted)
-             .exclude(_transfer_waiting()).annotate(nth=nth)
+    nth = Window(RowNumber(), partition_by=[F("team_id")], order_by=list(QUEUE_ORDER))
+    first = {pk: team_id for pk, team_id, n in _queued().filter(wanted).annotate(nth=nth)
              .filter(nth__lte=2 * max(slots.values()))
              .values_list("pk", "team_id", "nth") if n <= 2 * slots[team_id]}
     read = Counter(first.values())
     locked: dict[int, list[Conversation]] = {}
     if first:
-        for conversation in (Conversation.objects.filter(open_free, pk__in=list(first))
-                             .exclude(_transfer_waiting()).order_by(*QUEUE_ORDER)
+        for conversation in (_queued().filter(pk__in=list(first)).order_by(*QUEUE_ORDER)
                              .select_for_update(skip_locked=True, of=("self",))):
             locked.setdefault(conversation.team_id, []).append(conversation)
     return {team_id: (locked.get(team_id, [])[:slots[team_id]],

@@ -128,13 +128,14 @@ def route_due(conversation_ids: list[int], *, at: datetime | None = None,
                                take_along=take_along)
 
 
-def _waiting_for_route():  # noqa: ANN202 (a QuerySet of conversations)
-    """Open, unassigned conversations never routed since they (re)opened, with no transfer
-    waiting on them (index ``conversation_unrouted``)."""
+def _waiting_for_route(conversations=None):  # noqa: ANN001, ANN202 (QuerySets)
+    """Open, unassigned conversations (of ``conversations``, default all) never routed
+    since they (re)opened, with no transfer waiting on them (index
+    ``conversation_unrouted``)."""
     waiting = Transfer.objects.filter(
         conversation=OuterRef("pk"),
         status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED])
-    return Conversation.objects.filter(
+    return (Conversation.objects if conversations is None else conversations).filter(
         status=Conversation.Status.OPEN, assignee__isnull=True, routed_at__isnull=True,
     ).exclude(Exists(waiting))
 
@@ -248,18 +249,18 @@ def _route_together(ids: list[int], *, at: datetime, due_only: bool, fill: int,
         # those taken along never are.
         found = list(chosen.select_for_update(of=("self",)).filter(pk__in=ids)
                      .order_by("pk")) if ids else []
-        if fill:
-            taken = list(_waiting_for_route().exclude(pk__in=[*ids, *(skip or ())])
-                         .select_related("follower", "customer", "channel_account")
-                         .defer(*_SECRETS).order_by("opened_at", "pk")
-                         .select_for_update(of=("self",), skip_locked=True)[:fill])
-            along.extend(c.pk for c in taken)
-            found += taken
-            ids = [*ids, *along]
+        # Its own may wait on a transfer; those taken along were chosen free of one.
         waiting = set(Transfer.objects.filter(
             conversation_id__in=[c.pk for c in found],
             status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED],
         ).values_list("conversation_id", flat=True)) if found else set()
+        if fill:
+            taken = list(_waiting_for_route(chosen).exclude(pk__in=[*ids, *(skip or ())])
+                         .order_by("opened_at", "pk")
+                         .select_for_update(of=("self",), skip_locked=True)[:fill])
+            along.extend(c.pk for c in taken)
+            found += taken
+            ids = [*ids, *along]
         position = {pk: n for n, pk in enumerate(ids)}
         routable = sorted(
             (c for c in found if c.status != Conversation.Status.RESOLVED
