@@ -108,8 +108,9 @@ class AutoSchema(SpectacularAutoSchema):
         parameters = super()._get_parameters()
         for parameter in parameters:
             # An empty query parameter (?role=) means "not given" throughout the API: each
-            # filter, the search, the ordering and the page read it so.
-            if parameter["in"] == "query":
+            # filter, the search, the ordering and the page read it so. A required one left
+            # empty is therefore missing, and refused (400).
+            if parameter["in"] == "query" and not parameter.get("required"):
                 parameter["allowEmptyValue"] = True
         return parameters
 

@@ -60,6 +60,8 @@ class BrandHub:
     # reached, the checks come this much sooner, so screens are live again soon after.
     CHECK_TIMEOUT = 3.0
     RETRY_SECONDS = 0.5
+    # How long closing the hub (its last socket's disconnect) waits for its tasks to end.
+    STOP_SECONDS = 2.0
 
     def __init__(self, layer: object, brand_id: int) -> None:
         self.layer, self.brand_id = layer, brand_id
@@ -94,10 +96,16 @@ class BrandHub:
         self.cursor.reset(await self._refresh())
 
     async def stop(self) -> None:
+        # Waited for with asyncio.wait, not awaited: after a Redis restart, awaiting the
+        # cancelled reader held the last socket's disconnect (its presence, its count)
+        # for as long as the server would wait (tests/routing/test_redis_drills.py).
         for task in self.tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self.tasks:
+            _, running = await asyncio.wait(self.tasks, timeout=self.STOP_SECONDS)
+            if running:
+                logger.warning("console hub tasks still running after it closed",
+                               extra={"brand_id": self.brand_id, "tasks": len(running)})
         if self.channel is not None:
             with contextlib.suppress(*LAYER_ERRORS):
                 await self.layer.group_discard(self.group, self.channel)  # type: ignore[attr-defined]

@@ -21,6 +21,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SERIAL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.serial)
+        _name_the_operation(item)
+
+
+def _name_the_operation(item: pytest.Item) -> None:
+    # Schemathesis makes one test per API operation and names it "test[GET /path/]", but
+    # pytest (9.x) builds a test's id from its function's name and parameters, so all 137
+    # had one id, and pytest-xdist, which hands tests to its workers by id, ran one of
+    # them. Each gets the operation in its id, as its name has it.
+    label = getattr(item, "operation_label", None)
+    if label and not item.nodeid.endswith("]"):
+        item._id = item.parent.id.child(item.originalname).with_params(label)
 
 # Tests run Celery tasks in-process through the same code paths (JSON-clean payloads),
 # while the cache and the channel layer still use the real Redis.

@@ -3,7 +3,7 @@
 400, 401, 403 and 429 on every operation (the NUL check reads every query string; every
 operation needs a key and a role; each key has a rate), 404 where the path names an object
 or the list pages, 409 where a domain Conflict can be raised, 415 where there is a body.
-The statuses are checked by answering them here, and by tests/test_api_schemathesis.py.
+The statuses are checked by answering them here, and by tests/api_fuzz/.
 """
 
 import pytest
@@ -107,6 +107,24 @@ def test_prepared_search_is_documented_as_a_page():
     assert {p["name"] for p in schema["parameters"]} == {
         "account", "q", "language", "page", "page_size"
     }
+
+
+@pytest.mark.parametrize(("method", "path"), operations())
+def test_an_empty_query_parameter_may_be_sent_only_where_it_is_optional(method, path):
+    # An empty one means "not given": a required one sent empty is refused (400), so the
+    # schema must not say it may be empty (schemathesis sent ?account= to transfer-paths).
+    for parameter in operation(method, path).get("parameters", []):
+        if parameter["in"] == "query":
+            assert parameter.get("allowEmptyValue", False) is not parameter.get("required",
+                                                                                False)
+
+
+def test_an_empty_required_query_parameter_is_refused_as_missing(client, two_brands):
+    client.force_login(two_brands["admin_a"].user)
+    conversation = two_brands["conversation_a"]
+    response = client.get(f"/api/v1/conversations/{conversation.pk}/transfer-paths/",
+                          {"account": ""})
+    assert response.status_code == 400 and "account" in response.json()
 
 
 def test_the_documented_errors_are_answered(client, two_brands):

@@ -12,24 +12,22 @@ All of schemathesis's checks run, in its examples, coverage and fuzzing phases; 
 names the one check left out on two operations and why, and why generation leaves out
 the NUL character. The examples are bounded and derandomized (a fixed seed, no example
 database): the run is the same on every machine and fits in CI.
+
+The operations are dealt into PARTS parts (`part`), one test module each
+(test_operations_<n>.py), so that pytest-xdist, which hands a worker whole files, spreads
+the run over its workers in the suite's parallel phase.
 """
+
+import zlib
+from collections.abc import Callable
 
 import hypothesis
 import pytest
 import schemathesis
-from django.core.files.base import ContentFile
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck
 from hypothesis.internal.conjecture import providers as _providers
-
-from accounts.models import ApiKey, hash_token
-from accounts.services import api_key_create
-from followers.models import Tag
-from messaging.models import Message, PreparedResponse
-from tests.factories import make_conversation, make_follower
-from tests.messaging.test_replies_sandbox import PNG
 
 CONFIG = {
     "seed": 9,
@@ -150,66 +148,29 @@ def map_body(context, body):  # noqa: ANN001, ANN201
     return body
 
 
-@pytest.fixture
-def in_process():
-    # Django closes the database connection when a request ends; the test client stops
-    # that, and so must a WSGI client that shares the test's connection (and transaction).
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+PARTS = 3
 
 
-@pytest.fixture
-def seeded(two_brands, settings, tmp_path, in_process):  # noqa: ANN201
-    settings.MEDIA_ROOT = tmp_path
-    # No rate limit here: the coverage phase sends an account write for each of the ~600
-    # time zones, past the key's 600 a minute. The limit and its 429 have their own test
-    # (tests/test_api_schema.py); the schema was read with it on, so 429 stays documented.
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": None},
-    }
-    ids: dict[str, list[int]] = {k: [] for k in ("message", "prepared", "conversation")}
-    for brand_key, account_key in (("brand_a", "a1"), ("brand_b", "b1")):
-        brand, account = two_brands[brand_key], two_brands[account_key]
-        follower = make_follower(account=account)
-        follower.tags.add(Tag.objects.create(brand=brand, name=f"vip {brand.pk}"))
-        conversation = make_conversation(follower=follower)
-        text = Message.objects.create(
-            brand=brand, conversation=conversation, account=account, direction="in",
-            content="hello",
-        )
-        image = Message(brand=brand, conversation=conversation, account=account,
-                        direction="in", msg_type="image")
-        image.media.save("lobby.png", ContentFile(PNG), save=True)
-        ids["message"] += [image.pk, text.pk]
-        ids["conversation"] += [two_brands[f"conversation_{brand_key[-1]}"].pk, conversation.pk]
-        for override in (None, account):
-            ids["prepared"].append(PreparedResponse.objects.create(
-                brand=brand, account=override, key="welcome", title="Welcome", language="en",
-                body="Welcome to {account_name}",
-            ).pk)
-    SEEDED.clear()
-    SEEDED.update(ids)
-    SEEDED["account"] = [two_brands[k].pk for k in ("a1", "a2", "b1")]
-    SEEDED["team"] = [two_brands[k].pk for k in ("team_a", "team_b")]
-    SEEDED["member"] = [two_brands[k].pk for k in ("agent_a", "manager_a", "admin_b")]
-    key, _raw = api_key_create(brand=two_brands["brand_a"], name="schemathesis")
-    ApiKey.objects.filter(pk=key.pk).update(prefix=API_KEY[:10], key_hash=hash_token(API_KEY))
-    yield
-    SEEDED.clear()
+def part(n: int) -> schemathesis.BaseSchema:
+    """The operations of part ``n`` (of PARTS): each operation is in exactly one, by a
+    checksum of its label ("GET /api/v1/accounts/"), so a new one finds its part alone."""
+    # An exclusion: inclusions add to the one the config's per-operation settings make.
+    return schema.exclude(
+        lambda ctx: zlib.crc32(ctx.operation.label.encode()) % PARTS != n)
 
 
-# Serial (tests/conftest.py's phase without pytest-xdist): schemathesis names every
-# operation's test alike, and xdist, which hands tests out by name, ran one of the 137.
-@pytest.mark.serial
-@pytest.mark.django_db
-@schema.parametrize()
-# The fixtures are made once per operation, not per example: every example runs in a
-# savepoint that is rolled back, so each one meets the same data.
-@hypothesis.settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_the_api_answers_as_its_schema_says(case, seeded):
-    with transaction.atomic():
-        case.call_and_validate()
-        transaction.set_rollback(True)
+def operations_test(n: int) -> Callable:
+    """The test of part ``n``'s operations, for its module to collect."""
+
+    # The fixtures (tests/api_fuzz/conftest.py) are made once per operation, not per
+    # example: every example runs in a savepoint that is rolled back, so each one meets
+    # the same data.
+    @pytest.mark.django_db
+    @part(n).parametrize()
+    @hypothesis.settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def test_the_api_answers_as_its_schema_says(case, seeded):  # noqa: ANN001, ARG001
+        with transaction.atomic():
+            case.call_and_validate()
+            transaction.set_rollback(True)
+
+    return test_the_api_answers_as_its_schema_says
