@@ -66,6 +66,31 @@ def _fresh_callback_caches():
     auto_replies._hours_cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete():
+    """A test on real transactions (a worker, a live server, the browser) ends with
+    Django's flush of every table, on PostgreSQL one TRUNCATE: measured here at 0.6-1.3 s
+    for the 61 tables (each gets new files), against 0.02-0.04 s for a DELETE of each,
+    which leaves the same empty tables. The foreign keys are deferred (Django makes them
+    so), so the order does not matter. A flush that resets the sequences keeps TRUNCATE
+    (its RESTART IDENTITY)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    truncate = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):  # noqa: ANN001, ANN202
+        if reset_sequences or not tables:
+            return truncate(self, style, tables, reset_sequences=reset_sequences,
+                            allow_cascade=allow_cascade)
+        return ["SET CONSTRAINTS ALL DEFERRED;",
+                *(f"{style.SQL_KEYWORD('DELETE FROM')} "
+                  f"{style.SQL_FIELD(self.quote_name(table))};" for table in tables)]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     # A request in Chinese through the test client leaves Chinese active in this thread
