@@ -33,6 +33,7 @@ def _name_the_operation(item: pytest.Item) -> None:
     if label and not item.nodeid.endswith("]"):
         item._id = item.parent.id.child(item.originalname).with_params(label)
 
+
 # Tests run Celery tasks in-process through the same code paths (JSON-clean payloads),
 # while the cache and the channel layer still use the real Redis.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
