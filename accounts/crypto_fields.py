@@ -102,3 +102,12 @@ class EncryptedTextField(models.TextField):
         if value in (None, ""):
             return value
         return encrypt_str(value)
+
+
+def secrets_of(model: type[models.Model], *, through: str = "") -> tuple[str, ...]:
+    """The names of ``model``'s encrypted fields, reached ``through`` a relation
+    ("channel_account"): what a query that never uses them defers, since each row read
+    costs a decryption per secret."""
+    prefix = f"{through}__" if through else ""
+    return tuple(f"{prefix}{field.name}" for field in model._meta.fields
+                 if isinstance(field, EncryptedTextField))

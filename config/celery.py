@@ -41,3 +41,27 @@ app.autodiscover_tasks()
 from messaging.task_batches import connect_worker  # noqa: E402
 
 connect_worker()
+
+
+def _drop_unusable_connections(sender: Task | None = None, **_: Any) -> None:
+    """Around each task of a worker: drop a database connection that is broken, was left
+    in a transaction or is older than CONN_MAX_AGE, as Django does around a request.
+    Celery's fix-up keeps it otherwise (``CELERY_DB_REUSE_MAX``); eager runs are the
+    caller's own connection and are left alone."""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+def _connect_connection_checks() -> None:
+    from celery.signals import task_postrun, task_prerun
+
+    task_prerun.connect(_drop_unusable_connections, weak=False,
+                        dispatch_uid="portal-db-check-before")
+    task_postrun.connect(_drop_unusable_connections, weak=False,
+                         dispatch_uid="portal-db-check-after")
+
+
+_connect_connection_checks()

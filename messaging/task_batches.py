@@ -10,7 +10,11 @@ publishes per second per process, however busy. The task then loops over its ite
 
 A caller whose items are awaited by a person may ask for a shorter wait (``within``): the
 console's push to screens waits at most 50 ms, in a batch of its own, so a message reaches
-the screens in a fraction of a second; at most 20 publishes a second per process.
+the screens in a fraction of a second; at most 20 publishes a second per process. One may
+also ask for the batch to be ``leading``: an item that finds the last publish a whole
+``within`` ago is published at once, and what follows it waits until ``within`` after
+that publish. A quiet process then adds no wait at all, and a busy one still publishes at
+most once per ``within`` (routing's placement of new conversations).
 
 What this trades: an item waits up to ``FLUSH_SECONDS`` before it is queued, and items
 still in memory when a process is killed outright are not queued at all. Neither loses
@@ -54,8 +58,10 @@ MAX_ITEMS = 500
 class _Batches:
     """The pending items of this process, per task, and the thread that publishes them."""
 
-    def __init__(self, within: float = FLUSH_SECONDS) -> None:
+    def __init__(self, within: float = FLUSH_SECONDS, *, leading: bool = False) -> None:
         self.within = within
+        self.leading = leading
+        self.last = float("-inf")  # time.monotonic() of the last publish (leading only)
         self.pid = os.getpid()
         self.lock = threading.Lock()
         self.wake = threading.Event()
@@ -77,8 +83,15 @@ class _Batches:
     def run(self) -> None:
         while True:
             self.wake.wait()
-            time.sleep(self.within)  # let what arrives meanwhile join the batch
+            # Let what arrives meanwhile join the batch; a leading batch waits only for
+            # what is left of the window since its last publish.
+            pause = (self.last + self.within - time.monotonic() if self.leading
+                     else self.within)
+            if pause > 0:
+                time.sleep(pause)
             self.wake.clear()
+            if self.leading:
+                self.last = time.monotonic()
             self.flush()
 
     def take(self) -> list[tuple[Task, list[Any]]]:
@@ -98,16 +111,17 @@ class _Batches:
 
 
 _batches = _Batches()
-# Batches with a shorter wait (``within``), each with a thread of its own.
-_sooner: dict[float, _Batches] = {}
+# Batches with a shorter wait (``within``) or leading, each with a thread of its own.
+_sooner: dict[tuple[float, bool], _Batches] = {}
 
 
-def _current(within: float = FLUSH_SECONDS) -> _Batches:
+def _current(within: float = FLUSH_SECONDS, leading: bool = False) -> _Batches:
     global _batches
-    if within != FLUSH_SECONDS:
-        batches = _sooner.get(within)
+    if within != FLUSH_SECONDS or leading:
+        batches = _sooner.get((within, leading))
         if batches is None or batches.pid != os.getpid():
-            batches = _sooner[within] = _Batches(within)  # as below: afresh after a fork
+            # As below: afresh after a fork.
+            batches = _sooner[(within, leading)] = _Batches(within, leading=leading)
         return batches
     if _batches.pid != os.getpid():
         # A forked child (a pre-forking server) inherits the parent's items and a lock
@@ -133,9 +147,11 @@ def _publish(task: Task, items: list[Any]) -> bool:
 
 
 def batch_submit(task: Task, item: Any, *, within: float = FLUSH_SECONDS,
+                 leading: bool = False,
                  after_task: Callable[[list[Any]], object] | None = None) -> None:
     """Have ``task`` (which takes a list) run for ``item``, in a batch with others, queued
-    within ``within`` seconds; inside a worker's task, with ``after_task``, handed to
+    within ``within`` seconds (``leading``: at once when this process published none in
+    the last ``within``); inside a worker's task, with ``after_task``, handed to
     ``after_task`` at that task's end instead (the module's docstring). Never raises: a
     failure to queue is logged, and the caller's sweep catches up."""
     if task.app.conf.task_always_eager:
@@ -145,7 +161,7 @@ def batch_submit(task: Task, item: Any, *, within: float = FLUSH_SECONDS,
     if after_task is not None and deferred is not None:
         deferred.setdefault(task.name, (task, after_task, []))[2].append(item)
         return
-    _current(within).add(task, item)
+    _current(within, leading).add(task, item)
 
 
 # -- inside a worker's task ---------------------------------------------------------------
@@ -185,7 +201,8 @@ def connect_worker() -> None:
 def batch_flush() -> int:
     """Publish what is pending now, in this thread; answers how many items were queued.
     For a clean exit and for tests."""
-    return _current().flush() + sum(_current(within).flush() for within in list(_sooner))
+    return _current().flush() + sum(_current(within, leading).flush()
+                                    for within, leading in list(_sooner))
 
 
 atexit.register(batch_flush)

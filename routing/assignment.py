@@ -281,11 +281,12 @@ def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) ->
     if not waiting:
         return 0
     teams = Team.objects.in_bulk(sorted(waiting))
-    online = _online_members(list(teams))
+    online, stateless = _online_members(list(teams))
     if not online:
         return 0
     members = sorted({pk for pks in online.values() for pk in pks})
-    ensure_states(members)
+    if stateless:
+        ensure_states(sorted(stateless))
     strategies = {pk: once(("strategy", team.brand_id),
                            lambda team=team: settings_for(team.brand_id).strategy)
                   for pk, team in teams.items()}
@@ -298,14 +299,19 @@ def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) ->
     return assigned
 
 
-def _online_members(team_ids: list[int]) -> dict[int, list[int]]:
-    """Per team, its online members, by pk (teams without one left out)."""
+def _online_members(team_ids: list[int]) -> tuple[dict[int, list[int]], set[int]]:
+    """Per team, its online members, by pk (teams without one left out); and those of them
+    who have no state row yet (`ensure_states`)."""
     online: dict[int, list[int]] = {}
-    for team_id, member_id in (Membership.teams.through.objects.filter(
+    stateless: set[int] = set()
+    for team_id, member_id, state_id in (Membership.teams.through.objects.filter(
             team_id__in=team_ids, membership__presence=Membership.Presence.ONLINE)
-            .order_by("membership_id").values_list("team_id", "membership_id")):
+            .order_by("membership_id")
+            .values_list("team_id", "membership_id", "membership__routing_state")):
         online.setdefault(team_id, []).append(member_id)
-    return online
+        if state_id is None:
+            stateless.add(member_id)
+    return online, stateless
 
 
 def _stamps(now: datetime | None) -> Iterator[datetime]:

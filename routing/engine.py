@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.crypto_fields import EncryptedTextField
+from accounts.crypto_fields import secrets_of
 from accounts.models import Membership, OfficialAccount
 from messaging.events import announce_conversation
 from messaging.models import Conversation
@@ -177,8 +177,8 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
             fill = min(left, ROUTE_CHUNK - len(chunk))
             outcomes, along = _route_chunk(chunk, at=at, due_only=due_only, fill=fill,
                                            skip=seen)
-            if fill and not along and start >= len(ids):
-                left = 0  # nobody else waits (or every one is being routed)
+            if fill and len(along) < fill and start >= len(ids):
+                left = 0  # nobody else waits (or every other is being routed)
             left -= len(along)
             seen.update(along)
             placed += outcomes
@@ -228,9 +228,7 @@ def _route_chunk(ids: list[int], *, at: datetime, due_only: bool, fill: int = 0,
 
 
 # Never read to route: the account's platform secrets (each a decryption).
-_SECRETS = tuple(f"channel_account__{field.name}"
-                 for field in OfficialAccount._meta.fields
-                 if isinstance(field, EncryptedTextField))
+_SECRETS = secrets_of(OfficialAccount, through="channel_account")
 
 
 def _route_together(ids: list[int], *, at: datetime, due_only: bool, fill: int,

@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from accounts import events
 from accounts.business_hours import open_minutes_after
+from accounts.crypto_fields import secrets_of
+from accounts.models import OfficialAccount
 from messaging.models import Conversation
 from routing.brand_settings import targets_for
 from routing.models import ResponseBreach
@@ -45,6 +47,8 @@ WAITING_STATUSES = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 # Rows looked at per pass and per sweep: a sweep runs every 30 seconds, so a backlog is
 # worked off over a few of them rather than in one long transaction.
 BATCH = 200
+# Never read for a due time: the account's platform secrets (each a decryption).
+_SECRETS = secrets_of(OfficialAccount, through="handling_account")
 REFRESH_EVENTS = ("message.created", "conversation.assigned", "conversation.transferred",
                   "conversation.snoozed", "conversation.updated", "conversation.resolved")
 
@@ -121,7 +125,7 @@ def conversations_due_refresh(conversation_ids: list[int]) -> dict[int, datetime
     dues: dict[int, datetime | None] = {}
     with shared_reads():
         for conversation in (Conversation.objects.select_related("team", "handling_account")
-                             .filter(pk__in=conversation_ids)):
+                             .defer(*_SECRETS).filter(pk__in=conversation_ids)):
             due = dues[conversation.pk] = due_at(conversation=conversation)
             if due != conversation.response_due_at:
                 Conversation.objects.filter(
@@ -171,7 +175,7 @@ def dues_fill(*, now: datetime, limit: int = BATCH) -> int:
     )
     filled = 0
     with transaction.atomic():
-        rows = list(missing.select_related("team", "handling_account")
+        rows = list(missing.select_related("team", "handling_account").defer(*_SECRETS)
                     .select_for_update(skip_locked=True, of=("self",))
                     .order_by("waiting_since", "pk")[:limit])
         for conversation in rows:
@@ -200,7 +204,7 @@ def breaches_record(*, now: datetime, limit: int = BATCH) -> int:
                         breach_recorded=True))
     recorded = 0
     with transaction.atomic():
-        rows = list(overdue.select_related("team", "handling_account")
+        rows = list(overdue.select_related("team", "handling_account").defer(*_SECRETS)
                     .select_for_update(skip_locked=True, of=("self",))
                     .order_by("response_due_at", "pk")[:limit])
         for conversation in rows:

@@ -150,6 +150,35 @@ def test_each_task_gets_its_own_batch_and_big_batches_are_split(broker, held):
     assert batch_flush() == 0  # nothing is published twice
 
 
+def test_a_leading_batch_publishes_at_once_when_quiet_then_once_a_window(broker,
+                                                                        monkeypatch):
+    client, queue = broker
+    clock = {"now": 500.0}
+    hold = HeldFlush()
+    monkeypatch.setattr(task_batches, "_sooner", {})
+    monkeypatch.setattr(task_batches, "time",
+                        SimpleNamespace(sleep=hold.sleep, monotonic=lambda: clock["now"]))
+    try:
+        # Nothing published in the last window: the first item goes at once, unpaused.
+        batch_submit(collect_batch, 1, within=0.4, leading=True)
+        _wait_until(lambda: client.llen(queue) == 1, "the first item was never published")
+        assert hold.pauses == []
+        # The next ones, 0.1 s after that publish, wait for the rest of its window.
+        clock["now"] += 0.1
+        batch_submit(collect_batch, 2, within=0.4, leading=True)
+        assert hold.pausing.wait(DEADLINE), "the thread never paused for the window"
+        batch_submit(collect_batch, 3, within=0.4, leading=True)
+        assert hold.pauses == [pytest.approx(0.3)] and client.llen(queue) == 1
+        hold.release()
+        _wait_until(lambda: client.llen(queue) == 2, "the window's batch was never published")
+        assert _published(client, queue) == [("tests.collect_batch", [2, 3]),
+                                             ("tests.collect_batch", [1])]
+    finally:
+        for batches in task_batches._sooner.values():
+            batches.take()
+        hold.release()
+
+
 def test_a_forked_process_starts_with_nothing_pending(broker, held, monkeypatch):
     batch_submit(collect_batch, "parent's")  # the parent's thread holds it, paused
     # What a pre-forking server's child sees: the parent's pid on the inherited state.

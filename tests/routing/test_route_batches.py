@@ -159,6 +159,30 @@ def test_a_task_takes_along_the_oldest_waiting_and_no_more_than_its_share(world)
             .order_by("pk")] == [convos[2].pk, convos[3].pk]
 
 
+def _take_along_reads(queries: CaptureQueriesContext) -> int:
+    return sum('"routed_at" IS NULL' in q["sql"] and "SKIP LOCKED" in q["sql"]
+               for q in queries.captured_queries)
+
+
+def test_a_task_that_found_fewer_waiting_than_it_could_take_does_not_look_again(world):
+    mine = make_conversation(account=world["north"])
+    behind = make_conversation(account=world["north"])
+    with CaptureQueriesContext(connection) as queries:
+        placed = engine.route_due([mine.pk], take_along=40)
+    assert [p.conversation.pk for p in placed] == [mine.pk, behind.pk]
+    # One look for others: it found one where it had room for nine, so none else waits.
+    assert _take_along_reads(queries) == 1
+
+
+def test_a_task_that_filled_its_chunk_with_others_looks_for_more(world):
+    mine = make_conversation(account=world["north"])
+    behind = [make_conversation(account=world["north"]) for _ in range(engine.ROUTE_CHUNK)]
+    with CaptureQueriesContext(connection) as queries:
+        placed = engine.route_due([mine.pk], take_along=40)
+    assert {p.conversation.pk for p in placed} == {mine.pk, *(c.pk for c in behind)}
+    assert _take_along_reads(queries) == 2  # the first chunk was full: a second look
+
+
 def test_routing_directly_keeps_routing_again_but_a_task_skips_what_was_routed(world):
     convo = make_conversation(account=world["north"])
     engine.route_conversation(convo.pk)
