@@ -67,6 +67,7 @@ __all__ = [
     "capacity_sentence",
     "conversation_assign",
     "conversation_claim_next",
+    "drain_teams",
     "ensure_states",
     "load_of",
     "lock_states",
@@ -280,7 +281,13 @@ def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) ->
     ).exclude(_transfer_waiting()).order_by().values_list("team_id", flat=True).distinct())
     if not waiting:
         return 0
-    teams = Team.objects.in_bulk(sorted(waiting))
+    return drain_teams(Team.objects.in_bulk(sorted(waiting)), now=now)
+
+
+def drain_teams(teams: dict[int, Team], *, now: datetime | None = None) -> int:
+    """`assign_waiting_teams` for ``teams`` (by pk) known to have waiting conversations:
+    the routing engine's, which has just placed conversations in them and holds their
+    rows, so neither is read again."""
     online, stateless = _online_members(list(teams))
     if not online:
         return 0
@@ -340,7 +347,7 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
         states = lock_states(member_ids)
         # Re-read under the locks: presence, teams and capacity may have changed meanwhile.
         members = {m.pk: m for m in Membership.objects.filter(
-            pk__in=member_ids, presence=Membership.Presence.ONLINE).select_related("user")}
+            pk__in=member_ids, presence=Membership.Presence.ONLINE)}
         in_team: dict[int, list[int]] = {}
         for team_id, member_id in Membership.teams.through.objects.filter(
                 team_id__in=[t.pk for t in teams], membership_id__in=list(members),

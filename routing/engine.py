@@ -36,7 +36,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.crypto_fields import secrets_of
-from accounts.models import Membership, OfficialAccount
+from accounts.models import Membership, OfficialAccount, Team
 from messaging.events import announce_conversation
 from messaging.models import Conversation
 from routing import rules
@@ -44,6 +44,7 @@ from routing.assignment import (
     HELD,
     assign_to,
     assign_waiting_teams,
+    drain_teams,
     ensure_states,
     load_of,
     lock_states,
@@ -182,7 +183,7 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
             left -= len(along)
             seen.update(along)
             placed += outcomes
-            _drain({p.conversation.team_id for p in outcomes
+            _drain({p.conversation.team_id: p.conversation.team for p in outcomes
                     if not p.taken and p.conversation.team_id is not None})
     # Placed in a queue and not taken at once: say where it waits. One taken at once is
     # announced by its assignment alone, which names the team too.
@@ -196,11 +197,12 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
     return placed
 
 
-def _drain(teams: set[int]) -> None:
+def _drain(teams: dict[int, Team]) -> None:
+    """Drain the queues a chunk just placed conversations in (their teams in memory)."""
     if not teams:
         return
     try:
-        assign_waiting_teams(sorted(teams))
+        drain_teams(teams)
     except Exception:
         logger.exception("draining the team queues failed; the sweep drains them",
                          extra={"teams": sorted(teams)})

@@ -52,9 +52,11 @@ class Facts:
     language_source: str  # "choice"|"profile"|"text"|"given"
     text: str  # the follower's latest text ("" for events)
     menu_key: str  # the menu click key that opened/was latest ("" none)
-    first_contact: bool  # no earlier conversation of this follower/customer
+    # No earlier conversation of this follower/customer; None: not read, since none of the
+    # brand's active rules asks (`facts_for_many`).
+    first_contact: bool | None
     at: datetime
-    tag_names: frozenset[str]
+    tag_names: frozenset[str]  # the follower's; empty also when no active rule names one
     attributes: dict  # the customer's attributes
 
 
@@ -87,8 +89,9 @@ def facts_for(conversation: Conversation, *, at: datetime | None = None,
 
 def facts_for_many(conversations: list[Conversation], *, at: datetime) -> dict[int, Facts]:
     """`facts_for` of a batch, by conversation pk, in a few statements for them all: the
-    latest texts, the tags and first contact (the menu click as one by one: it is read
-    only when a click can have opened the conversation)."""
+    latest texts, the tags and first contact when a rule of the brand asks for them (the
+    menu click as one by one: it is read only when a click can have opened the
+    conversation)."""
     pks = [c.pk for c in conversations]
     if not pks:
         return {}
@@ -101,15 +104,24 @@ def facts_for_many(conversations: list[Conversation], *, at: datetime) -> dict[i
             .annotate(nth=latest).filter(nth__lte=CHOICE_REACH)
             .order_by("conversation_id", "nth").values_list("conversation_id", "content")):
         inbound[conversation_id].append(content)
+    # Tags and first contact only matter to a rule that names them: read when one of
+    # the brands' active rules does (a fact nobody asks for stays unread: None, empty).
+    asked = [rule for brand_id in sorted({c.brand_id for c in conversations})
+             for rule in active_rules(brand_id)]
     tags: dict[int, set[str]] = {}
-    for follower_id, name in Follower.tags.through.objects.filter(
-            follower_id__in={c.follower_id for c in conversations},
-    ).values_list("follower_id", "tag__name"):
-        tags.setdefault(follower_id, set()).add(name)
-    earlier = dict(Conversation.objects.filter(pk__in=pks).annotate(
-        earlier=Case(When(customer__isnull=False, then=Exists(_earlier("customer_id"))),
-                     default=Exists(_earlier("follower_id")))).values_list("pk", "earlier"))
-    return {c.pk: _facts(c, at=at, inbound=inbound[c.pk], first_contact=not earlier[c.pk],
+    if any(rule.tags for rule in asked):
+        for follower_id, name in Follower.tags.through.objects.filter(
+                follower_id__in={c.follower_id for c in conversations},
+        ).values_list("follower_id", "tag__name"):
+            tags.setdefault(follower_id, set()).add(name)
+    earlier: dict[int, bool | None] = dict.fromkeys(pks)
+    if any(rule.first_contact is not None for rule in asked):
+        earlier.update(Conversation.objects.filter(pk__in=pks).annotate(
+            earlier=Case(When(customer__isnull=False, then=Exists(_earlier("customer_id"))),
+                         default=Exists(_earlier("follower_id"))))
+            .values_list("pk", "earlier"))
+    return {c.pk: _facts(c, at=at, inbound=inbound[c.pk],
+                         first_contact=None if earlier[c.pk] is None else not earlier[c.pk],
                          tag_names=frozenset(tags.get(c.follower_id, ())))
             for c in conversations}
 
@@ -124,7 +136,7 @@ def _earlier(key: str) -> QuerySet[Conversation]:
 
 
 def _facts(conversation: Conversation, *, at: datetime, inbound: list[str],
-           first_contact: bool, tag_names: frozenset[str], text: str | None = None,
+           first_contact: bool | None, tag_names: frozenset[str], text: str | None = None,
            menu_key: str = "") -> Facts:
     """The facts from what was read: the follower's latest texts, newest first."""
     follower = conversation.follower

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import BusinessHours, Membership
 from followers.models import Tag
@@ -553,6 +555,10 @@ def test_a_batchs_facts_are_each_conversations_facts_read_alone(world):
     silent = make_conversation(account=world["bund"], opened_at=TUESDAY_DAY)
     conversations = [chose, too_far, returning, alone, silent]
     at = TUESDAY_DAY + timedelta(hours=1)
+    # A rule that asks for both (a batch reads them only then: the next test).
+    RoutingRule.objects.create(brand=world["brand"], name="Returning VIPs", position=1,
+                               first_contact=False, tags=["VIP"],
+                               action=RoutingRule.Action.CENTRAL)
 
     together = rules.facts_for_many(conversations, at=at)
 
@@ -562,6 +568,25 @@ def test_a_batchs_facts_are_each_conversations_facts_read_alone(world):
     assert not together[returning.pk].first_contact
     assert together[returning.pk].tag_names == frozenset({"VIP"})
     assert together[alone.pk].first_contact and together[silent.pk].text == ""
+
+
+def test_a_batch_reads_tags_and_first_contact_only_when_an_active_rule_asks(world):
+    tagged = make_follower(account=world["bund"])
+    tagged.tags.add(Tag.objects.create(brand=world["brand"], name="VIP"))
+    convo = make_conversation(follower=tagged, opened_at=TUESDAY_DAY)
+    _say(convo, "hello", minutes=1)
+    at = TUESDAY_DAY + timedelta(hours=1)
+    RoutingRule.objects.create(brand=world["brand"], name="Off", position=1, is_active=False,
+                               first_contact=True, tags=["VIP"],
+                               action=RoutingRule.Action.CENTRAL)
+    with CaptureQueriesContext(connection) as queries:
+        facts = rules.facts_for_many([convo], at=at)[convo.pk]
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "followers_follower_tags" not in sql and "EXISTS" not in sql
+    assert (facts.first_contact, facts.tag_names, facts.text) == (None, frozenset(), "hello")
+    RoutingRule.objects.filter(name="Off").update(is_active=True)
+    facts = rules.facts_for_many([convo], at=at)[convo.pk]
+    assert (facts.first_contact, facts.tag_names) == (True, frozenset({"VIP"}))
 
 
 def _click(account, openid, key, at, n=[0]):  # noqa: B006
