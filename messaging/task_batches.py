@@ -8,13 +8,13 @@ appends the item to an in-memory batch, and a thread of that process publishes e
 batch as one task every ``FLUSH_SECONDS`` (or at once at ``MAX_ITEMS``): at most a few
 publishes per second per process, however busy. The task then loops over its items.
 
-A caller whose items are awaited by a person may ask for a shorter wait (``within``): the
-console's push to screens waits at most 50 ms, in a batch of its own, so a message reaches
-the screens in a fraction of a second; at most 20 publishes a second per process. One may
-also ask for the batch to be ``leading``: an item that finds the last publish a whole
-``within`` ago is published at once, and what follows it waits until ``within`` after
-that publish. A quiet process then adds no wait at all, and a busy one still publishes at
-most once per ``within`` (routing's placement of new conversations).
+A caller whose items are awaited by a person may ask for a shorter wait (``within``), in a
+batch of its own, and for it to be ``leading``: an item that finds the last publish a
+whole ``within`` ago is published at once, and what follows it waits until ``within``
+after that publish. A quiet process then adds no wait at all, and a busy one still
+publishes at most once per ``within``: the console's push to screens (0.1 s, so a message
+reaches the screens in a fraction of a second; at most 10 publishes a second per
+process) and routing's placement of new conversations (0.4 s).
 
 What this trades: an item waits up to ``FLUSH_SECONDS`` before it is queued, and items
 still in memory when a process is killed outright are not queued at all. Neither loses

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 # four web processes start one every 0.1 s on average, of about ten conversations at
 # 100/s. A routing task costs the worker about 25 ms of CPU plus 1-2 ms per
 # conversation: at 100/s bench/routing.py measured 6.1 ms of the worker's CPU per
-# conversation so, against 8.6 ms in tasks of about two (a 50 ms batch).
+# conversation so, against 8.6 ms in tasks of about two (a 50 ms batch, as before).
 ROUTE_WITHIN = 0.4
 
 
