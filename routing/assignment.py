@@ -57,6 +57,7 @@ from messaging.selectors import conversation_queryset
 from messaging.visibility import Place, may_hold
 from routing.brand_settings import settings_for
 from routing.models import AgentState, RoutingDecision, RoutingSettings, Transfer
+from routing.row_writes import update_rows
 from routing.rules import speaks
 from routing.shared_reads import once
 
@@ -175,10 +176,9 @@ def _save_gives(given: list[_Given]) -> None:
     ``conversation.assigned``."""
     if not given:
         return
-    Conversation.objects.bulk_update([g.record.conversation for g in given], ["assignee"])
+    update_rows([g.record.conversation for g in given], ["assignee"])
     states = {g.state.pk: g.state for g in given}
-    AgentState.objects.bulk_update(list(states.values()),
-                                   ["last_assigned_at", "assigned_total"])
+    update_rows(list(states.values()), ["last_assigned_at", "assigned_total"])
     RoutingDecision.objects.bulk_create([g.record for g in given])
     for g in given:
         announce_conversation("conversation.assigned", g.record.conversation)

@@ -50,6 +50,7 @@ from routing.assignment import (
     lock_states,
 )
 from routing.models import RoutingDecision, Transfer
+from routing.row_writes import update_rows
 from routing.shared_reads import shared_reads
 
 logger = logging.getLogger(__name__)
@@ -269,8 +270,7 @@ def _route_together(ids: list[int], *, at: datetime, due_only: bool, fill: int,
         facts = rules.facts_for_many(routable, at=at)
         placed = [_decide(conversation, facts[conversation.pk], at=at)
                   for conversation in routable]
-        Conversation.objects.bulk_update([p.conversation for p in placed],
-                                         ["team", "language", "routed_at"])
+        update_rows([p.conversation for p in placed], ["team", "language", "routed_at"])
         RoutingDecision.objects.bulk_create([p.record for p in placed])
     for p in placed:
         agent = p.record.agent
