@@ -14,7 +14,7 @@ whole ``within`` ago is published at once, and what follows it waits until ``wit
 after that publish. A quiet process then adds no wait at all, and a busy one still
 publishes at most once per ``within``: the console's push to screens (0.1 s, so a message
 reaches the screens in a fraction of a second; at most 10 publishes a second per
-process) and routing's placement of new conversations (0.4 s).
+process) and routing's placement of new conversations (0.25 s).
 
 What this trades: an item waits up to ``FLUSH_SECONDS`` before it is queued, and items
 still in memory when a process is killed outright are not queued at all. Neither loses

@@ -15,13 +15,14 @@ logger = logging.getLogger(__name__)
 
 # Placing a conversation is queued at once when this process queued none in the last
 # ROUTE_WITHIN seconds, else within them (a leading batch, messaging.task_batches): a
-# quiet process adds no wait, a busy one sends a routing task at most every 0.4 s, and
-# since each task takes along what waits for the others' (routing.engine.route_due),
-# four web processes start one every 0.1 s on average, of about ten conversations at
-# 100/s. A routing task costs the worker about 25 ms of CPU plus 1-2 ms per
-# conversation: at 100/s bench/routing.py measured 6.1 ms of the worker's CPU per
-# conversation so, against 8.6 ms in tasks of about two (a 50 ms batch, as before).
-ROUTE_WITHIN = 0.4
+# quiet process adds no wait, a busy one sends a routing task at most every 0.25 s, and
+# since each task takes along what waits for the others' (routing.engine.route_due), four
+# busy web processes start one about every 60 ms. A routing task costs the worker some
+# 25 ms of CPU plus 1-2 ms per conversation, so the window trades CPU for waiting; at
+# 100/s (bench/routing.py, 2026-12-04): 0.15 s gave 532 tasks for 2,000 conversations and
+# 5.9 ms of the worker's CPU each, 0.25 s 324 and 5.3 ms, 0.4 s 204 and 5.0 ms, 0.6 s 140
+# and 4.5 ms, where the p95 to assignment was best at 0.15-0.25 s and worst at 0.6 s.
+ROUTE_WITHIN = 0.25
 
 
 def route_relay(name: str, payload: dict) -> None:
