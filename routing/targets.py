@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accounts import events
@@ -62,9 +62,9 @@ class Target:
     due: datetime | None
 
 
-def target_of(conversation: Conversation) -> Target | None:
-    """The target of the conversation's current wait; None when nobody waits or its team
-    has no target for this kind of wait."""
+def _wait_target(conversation: Conversation) -> tuple[str, int] | None:
+    """The kind of the conversation's current wait and its team's target for it, in
+    minutes; None when nobody waits or the team has none (the team's row is not read)."""
     if (conversation.waiting_since is None or conversation.team_id is None
             or conversation.status not in WAITING_STATUSES):
         return None
@@ -74,8 +74,16 @@ def target_of(conversation: Conversation) -> Target | None:
         kind, minutes = ResponseBreach.Kind.FIRST, targets.first_response_minutes
     else:
         kind, minutes = ResponseBreach.Kind.NEXT, targets.next_response_minutes
-    if minutes is None:
+    return None if minutes is None else (kind, minutes)
+
+
+def target_of(conversation: Conversation) -> Target | None:
+    """The target of the conversation's current wait; None when nobody waits or its team
+    has no target for this kind of wait."""
+    wait = _wait_target(conversation)
+    if wait is None:
         return None
+    kind, minutes = wait
     schedule = (schedule_of(team=conversation.team)
                 or schedule_of(account=conversation.handling_account))
     return Target(kind, minutes, open_minutes_after(schedule, conversation.waiting_since,
@@ -124,8 +132,15 @@ def conversations_due_refresh(conversation_ids: list[int]) -> dict[int, datetime
     time changed. Answers each found conversation's due time."""
     dues: dict[int, datetime | None] = {}
     with shared_reads():
-        for conversation in (Conversation.objects.select_related("team", "handling_account")
-                             .defer(*_SECRETS).filter(pk__in=conversation_ids)):
+        rows = list(Conversation.objects.filter(pk__in=conversation_ids))
+        # The team's and the account's hours count only for a wait its team has a target
+        # for: their rows are read (a statement each) for those conversations alone.
+        timed = [conversation for conversation in rows if _wait_target(conversation)]
+        if timed:
+            prefetch_related_objects(timed, "team", Prefetch(
+                "handling_account",
+                queryset=OfficialAccount.objects.defer(*secrets_of(OfficialAccount))))
+        for conversation in rows:
             due = dues[conversation.pk] = due_at(conversation=conversation)
             if due != conversation.response_due_at:
                 Conversation.objects.filter(

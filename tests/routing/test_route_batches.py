@@ -129,6 +129,31 @@ def test_the_batched_target_refresh_agrees_with_the_single_one(world):
     assert batched[convos[3].pk] is None  # the south desk has no target
 
 
+def test_a_due_refresh_reads_teams_and_accounts_only_for_waits_with_a_target(world):
+    from routing.brand_settings import targets_for
+
+    row = targets_for(world["north_desk"])
+    row.first_response_minutes = 15
+    row.save()
+    now = timezone.now()
+    south = waiting(world["south"], world["south_desk"], 2, start=now)  # no target
+
+    def reads(queries: CaptureQueriesContext, table: str) -> int:
+        return sum(f'FROM "{table}"' in q["sql"] for q in queries.captured_queries)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert targets.conversations_due_refresh([c.pk for c in south]) == {
+            c.pk: None for c in south}
+    assert reads(queries, "accounts_team") == reads(queries, "accounts_officialaccount") == 0
+    north = waiting(world["north"], world["north_desk"], 2, start=now)
+    with CaptureQueriesContext(connection) as queries:
+        dues = targets.conversations_due_refresh([c.pk for c in north + south])
+    # One statement each for the teams and the accounts of the waits with a target.
+    assert reads(queries, "accounts_team") == reads(queries, "accounts_officialaccount") == 1
+    assert all(dues[c.pk] is not None for c in north)
+    assert all(dues[c.pk] is None for c in south)
+
+
 # -- a routing task takes along what waits behind it (engine.route_due) -------------------
 
 
