@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 EVENTS = ("message.created", "message.status", *CONVERSATION_EVENTS, "mention.created")
 # The push is queued at once when this process queued none in the last PUSH_WITHIN
-# seconds, else within them (a leading batch, messaging.task_batches; not the 500 ms of
+# seconds, else within them (a leading batch, messaging.task_batches; not the 250 ms of
 # background work): a person is watching. A quiet process adds no wait; a busy one sends
 # a push task at most every 0.1 s (at 100 callbacks/s, half the tasks of a 50 ms batch:
 # each costs the worker some 2 ms besides its events).

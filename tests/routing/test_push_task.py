@@ -33,7 +33,7 @@ def test_the_push_of_a_quiet_process_is_queued_at_once_not_with_the_background_w
         assert time.monotonic() < deadline, "the push was never queued"
         time.sleep(0.01)
     # A leading batch: nothing was pushed in the last 0.1 s, so no pause at all (the
-    # background work waits its 500 ms; a busy process's next push, the rest of 0.1 s:
+    # background work waits its 250 ms; a busy process's next push, the rest of 0.1 s:
     # tests/messaging/test_task_batches.py).
     assert pauses == [] and realtime.PUSH_WITHIN == 0.1
     assert _published(client, queue) == [
