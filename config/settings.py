@@ -138,6 +138,9 @@ SILENCED_SYSTEM_CHECKS = ["models.W047"] if _SQLITE else []
 AUTH_USER_MODEL = "accounts.User"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# Routing keeps a brand's rules, teams, hours and settings this many seconds across its
+# batches (routing/shared_reads.py): an admin's change reaches live routing within it.
+ROUTING_CONFIG_SECONDS = env_int("ROUTING_CONFIG_SECONDS", 2)
 # How the console's push reaches the screens: "brand" sends one channel-layer message per
 # event to the brand's group, carrying the audience the visibility rule computed (each
 # socket keeps what is addressed to it); "agent" sends one per member of the audience to

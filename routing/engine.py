@@ -165,7 +165,7 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
     held = {pk for pk in ids if pk in rows and rows[pk][0] in HELD and rows[pk][1] is not None}
     placed: list[_Placed] = []
     seen, left = set(ids), take_along
-    with shared_reads():
+    with shared_reads(lasting=True):
         start = 0
         while start < len(ids) or left > 0:
             chunk = ids[start:start + ROUTE_CHUNK]

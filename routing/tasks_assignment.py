@@ -30,7 +30,7 @@ def route_batch_task(conversation_ids: list[int]) -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def drain_team_task(team_ids: list[int]) -> int:
     """Drain each team's queue to its free online agents; answers how many were assigned."""
-    with shared_reads():  # the teams' brands and settings, read once for the batch
+    with shared_reads(lasting=True):  # the teams' settings, kept a while (shared_reads)
         try:
             return assignment.assign_waiting_teams(team_ids)
         except Exception:
@@ -52,7 +52,7 @@ def agent_offline_task(membership_ids: list[int]) -> int:
     teams: set[int] = set()
     for membership_id in dict.fromkeys(membership_ids):
         teams.update(assignment.return_on_offline(membership_id=membership_id))
-    with shared_reads():
+    with shared_reads(lasting=True):
         return assignment.assign_waiting_teams(sorted(teams))
 
 

@@ -9,6 +9,10 @@ keys, unless the caller's environment says otherwise.
 import os
 
 os.environ.setdefault("DEBUG", "1")
+# Routing reads a brand's configuration afresh for every batch (production keeps it 2 s,
+# routing/shared_reads.py), so a test that changes a rule sees the next route follow it;
+# the `lasting` tests of tests/routing/test_route_batches.py keep it.
+os.environ.setdefault("ROUTING_CONFIG_SECONDS", "0")
 
 # Under pytest-xdist (`make test`'s parallel phase) each worker process gets a Redis
 # database of its own: REDIS_URL's database plus the worker's index (gw0 +0, gw1 +1, ...),

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from messaging.models import Conversation
 from routing import assignment, engine, rules, targets
+from routing import shared_reads as shared_reads_module
 from routing.models import RoutingDecision, RoutingRule
-from routing.shared_reads import once, shared_reads, sharing
+from routing.shared_reads import forget_lasting, once, shared_reads, sharing
 from tests.factories import make_account, make_brand, make_conversation, make_team
 from tests.routing.assignment_support import agent, held, waiting
 
@@ -81,6 +82,60 @@ def test_shared_reads_keep_a_read_for_the_block_only():
         with shared_reads():  # nested: the outer block's reads
             assert once("k", read) == 1
     assert once("k", read) == 2 and once("k", read) == 3
+
+
+@pytest.fixture
+def lasting(settings, monkeypatch):
+    """Configuration kept across batches for 2 s, on a clock the test moves."""
+    settings.ROUTING_CONFIG_SECONDS = 2
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(shared_reads_module.time, "monotonic", lambda: clock["now"])
+    forget_lasting()
+    yield clock
+    forget_lasting()
+
+
+def test_a_rule_an_admin_adds_reaches_live_routing_within_the_kept_time(world, lasting):
+    agent(world["north_desk"], capacity=10)
+    with CaptureQueriesContext(connection) as queries:
+        engine.route_conversations([make_conversation(account=world["north"]).pk])
+        engine.route_conversations([make_conversation(account=world["north"]).pk])
+    assert _rule_reads(queries) == 1  # the second batch used the first's read
+    RoutingRule.objects.create(brand=world["brand"], name="All to the south", position=1,
+                               action="team", team=world["south_desk"])
+    lasting["now"] += 1.9
+    soon = make_conversation(account=world["north"])
+    engine.route_conversations([soon.pk])
+    soon.refresh_from_db()
+    assert soon.team == world["north_desk"]  # still within the 2 s
+    lasting["now"] += 0.2
+    later = make_conversation(account=world["north"])
+    engine.route_conversations([later.pk])
+    later.refresh_from_db()
+    assert later.team == world["south_desk"]
+    # The tester reads the rules afresh at once: it routes outside any batch.
+    assert not sharing()
+    assert [r.name for r in rules.active_rules(world["brand"].pk)] == ["All to the south"]
+
+
+def test_who_is_online_is_never_kept_across_batches_nor_what_due_times_read(lasting):
+    reads = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    with shared_reads(lasting=True):
+        assert once(("rules", 1), read) == 1
+        assert once(("online_languages", 1), read) == 2
+    with shared_reads(lasting=True):
+        assert once(("rules", 1), read) == 1
+        assert once(("online_languages", 1), read) == 3
+    with shared_reads():  # a block that keeps nothing across (the due times')
+        assert once(("rules", 1), read) == 4
+    lasting["now"] += 2
+    with shared_reads(lasting=True):
+        assert once(("rules", 1), read) == 5
 
 
 def test_one_drain_for_two_teams_counts_a_member_of_both_once(world):
