@@ -74,6 +74,7 @@ __all__ = [
     "lock_states",
     "return_on_offline",
     "team_queue",
+    "transfer_waiting",
 ]
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,8 @@ def lock_states(membership_ids: list[int]) -> dict[int, AgentState]:
     return {row.membership_id: row for row in rows}
 
 
-def _transfer_waiting() -> Exists:
+def transfer_waiting() -> Exists:
+    """Whether a transfer waits on the outer conversation (its receiver answers first)."""
     return Exists(Transfer.objects.filter(
         conversation_id=OuterRef("pk"),
         status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED]))
@@ -222,7 +224,7 @@ def _queued() -> QuerySet[Conversation]:
     them."""
     return (Conversation.objects.filter(status=Conversation.Status.OPEN,
                                         assignee__isnull=True)
-            .exclude(_transfer_waiting()))
+            .exclude(transfer_waiting()))
 
 
 def team_queue(team_id: int) -> QuerySet[Conversation]:
@@ -278,7 +280,7 @@ def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) ->
     # Most drains (a resolve, an agent back online) find the queues empty: one query.
     waiting = set(Conversation.objects.filter(
         team_id__in=wanted, status=Conversation.Status.OPEN, assignee__isnull=True,
-    ).exclude(_transfer_waiting()).order_by().values_list("team_id", flat=True).distinct())
+    ).exclude(transfer_waiting()).order_by().values_list("team_id", flat=True).distinct())
     if not waiting:
         return 0
     return drain_teams(Team.objects.in_bulk(sorted(waiting)), now=now)
@@ -345,14 +347,16 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
     records: list[_Given] = []
     with transaction.atomic():
         states = lock_states(member_ids)
-        # Re-read under the locks: presence, teams and capacity may have changed meanwhile.
-        members = {m.pk: m for m in Membership.objects.filter(
-            pk__in=member_ids, presence=Membership.Presence.ONLINE)}
+        # Re-read under the locks, in one statement: presence, teams and capacity may have
+        # changed meanwhile.
+        members: dict[int, Membership] = {}
         in_team: dict[int, list[int]] = {}
-        for team_id, member_id in Membership.teams.through.objects.filter(
-                team_id__in=[t.pk for t in teams], membership_id__in=list(members),
-        ).order_by("membership_id").values_list("team_id", "membership_id"):
-            in_team.setdefault(team_id, []).append(member_id)
+        for row in (Membership.teams.through.objects.filter(
+                team_id__in=[t.pk for t in teams], membership_id__in=member_ids,
+                membership__presence=Membership.Presence.ONLINE)
+                .select_related("membership").order_by("membership_id")):
+            members.setdefault(row.membership_id, row.membership)
+            in_team.setdefault(row.team_id, []).append(row.membership_id)
         loads = _loads(list(members))
         # One candidate per member, shared by their teams: a slot taken in one is gone in all.
         candidates = {pk: _Candidate(m, states[pk], loads[pk]) for pk, m in members.items()
@@ -406,7 +410,7 @@ def assign_to(*, conversation_id: int, membership_id: int, reason_steps: list[di
             return False
         conversation = (Conversation.objects.filter(
             pk=conversation_id, status=Conversation.Status.OPEN, assignee__isnull=True,
-        ).exclude(_transfer_waiting()).select_for_update(skip_locked=True, of=("self",))
+        ).exclude(transfer_waiting()).select_for_update(skip_locked=True, of=("self",))
             .first())
         if conversation is None or not may_hold(member, Place.of(conversation)):
             return False
@@ -498,7 +502,7 @@ def conversation_claim_next(*, scope: Scope, now: datetime | None = None) -> Con
             conversation_queryset(scope=scope).filter(
                 status=Conversation.Status.OPEN, assignee__isnull=True,
             )
-            .exclude(_transfer_waiting())
+            .exclude(transfer_waiting())
             .annotate(urgency=Case(When(urgent, then=Value(0)), default=Value(1),
                                    output_field=IntegerField()))
             .order_by("urgency", *QUEUE_ORDER)

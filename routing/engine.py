@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.crypto_fields import secrets_of
@@ -48,8 +47,9 @@ from routing.assignment import (
     ensure_states,
     load_of,
     lock_states,
+    transfer_waiting,
 )
-from routing.models import RoutingDecision, Transfer
+from routing.models import RoutingDecision
 from routing.row_writes import update_rows
 from routing.shared_reads import shared_reads
 
@@ -134,12 +134,9 @@ def _waiting_for_route(conversations=None):  # noqa: ANN001, ANN202 (QuerySets)
     """Open, unassigned conversations (of ``conversations``, default all) never routed
     since they (re)opened, with no transfer waiting on them (index
     ``conversation_unrouted``)."""
-    waiting = Transfer.objects.filter(
-        conversation=OuterRef("pk"),
-        status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED])
     return (Conversation.objects if conversations is None else conversations).filter(
         status=Conversation.Status.OPEN, assignee__isnull=True, routed_at__isnull=True,
-    ).exclude(Exists(waiting))
+    ).exclude(transfer_waiting())
 
 
 def route_conversations(conversation_ids: list[int], *, at: datetime | None = None,
@@ -248,13 +245,12 @@ def _route_together(ids: list[int], *, at: datetime, due_only: bool, fill: int,
                   .defer(*_SECRETS))
         # Its own are waited for, in pk order (so two tasks never wait on each other);
         # those taken along never are.
+        # Its own may wait on a transfer (read with them); those taken along were chosen
+        # free of one.
         found = list(chosen.select_for_update(of=("self",)).filter(pk__in=ids)
+                     .annotate(transfer_waiting=transfer_waiting())
                      .order_by("pk")) if ids else []
-        # Its own may wait on a transfer; those taken along were chosen free of one.
-        waiting = set(Transfer.objects.filter(
-            conversation_id__in=[c.pk for c in found],
-            status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED],
-        ).values_list("conversation_id", flat=True)) if found else set()
+        waiting = {c.pk for c in found if c.transfer_waiting}
         if fill:
             taken = list(_waiting_for_route(chosen).exclude(pk__in=[*ids, *(skip or ())])
                          .order_by("opened_at", "pk")

@@ -24,13 +24,14 @@ from datetime import datetime, timedelta
 from itertools import groupby
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from accounts import events
 from accounts.models import Brand, Membership, OfficialAccount, Team
 from messaging.events import conversation_transferred_for
 from messaging.models import Conversation
-from routing.models import RoutingDecision, RoutingSettings, Transfer
+from routing.assignment import transfer_waiting
+from routing.models import RoutingDecision, RoutingSettings
 from routing.rules import central_team_for, speaks, team_has_online_speaker, team_is_open
 from routing.targets import BATCH, due_at
 
@@ -45,16 +46,10 @@ def brand_settings() -> list[RoutingSettings]:
             for pk in Brand.objects.order_by("pk").values_list("pk", flat=True)]
 
 
-def _transfer_waiting() -> Exists:
-    return Exists(Transfer.objects.filter(
-        conversation_id=OuterRef("pk"),
-        status__in=[Transfer.Status.PENDING, Transfer.Status.INVITED]))
-
-
 def _unassigned(brand_id: int) -> QuerySet[Conversation]:
     return (Conversation.objects.filter(brand_id=brand_id, status=Conversation.Status.OPEN,
                                         assignee__isnull=True, team__isnull=False)
-            .exclude(_transfer_waiting()))
+            .exclude(transfer_waiting()))
 
 
 def _move(conversation: Conversation, *, to: Team, kind: str, steps: list[dict]) -> None:
