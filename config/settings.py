@@ -202,9 +202,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fix-up closes the database connection before and after every task
-# unless this is set: a new PostgreSQL connection (and server process) per task, about
-# 1.5 ms of the worker's CPU each and more of the server's. With it, a pool process keeps
-# its connection across tasks and drops it every this many tasks; around each task
+# unless this is set: a new PostgreSQL connection, and a new server process, for every
+# task. With it, a pool process keeps its connection across tasks and drops it every this
+# many tasks (tests/test_worker_connections.py); around each task
 # `config.celery` drops one that is broken, left in a transaction or older than
 # CONN_MAX_AGE, as Django does around a request.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500)
