@@ -114,14 +114,13 @@ def facts_for_many(conversations: list[Conversation], *, at: datetime) -> dict[i
                 follower_id__in={c.follower_id for c in conversations},
         ).values_list("follower_id", "tag__name"):
             tags.setdefault(follower_id, set()).add(name)
-    earlier: dict[int, bool | None] = dict.fromkeys(pks)
+    first: dict[int, bool | None] = dict.fromkeys(pks)
     if any(rule.first_contact is not None for rule in asked):
-        earlier.update(Conversation.objects.filter(pk__in=pks).annotate(
-            earlier=Case(When(customer__isnull=False, then=Exists(_earlier("customer_id"))),
-                         default=Exists(_earlier("follower_id"))))
-            .values_list("pk", "earlier"))
-    return {c.pk: _facts(c, at=at, inbound=inbound[c.pk],
-                         first_contact=None if earlier[c.pk] is None else not earlier[c.pk],
+        first.update((pk, not earlier) for pk, earlier in Conversation.objects.filter(
+            pk__in=pks).annotate(earlier=Case(
+                When(customer__isnull=False, then=Exists(_earlier("customer_id"))),
+                default=Exists(_earlier("follower_id")))).values_list("pk", "earlier"))
+    return {c.pk: _facts(c, at=at, inbound=inbound[c.pk], first_contact=first[c.pk],
                          tag_names=frozenset(tags.get(c.follower_id, ())))
             for c in conversations}
 

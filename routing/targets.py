@@ -49,6 +49,7 @@ WAITING_STATUSES = (Conversation.Status.OPEN, Conversation.Status.PENDING)
 BATCH = 200
 # Never read for a due time: the account's platform secrets (each a decryption).
 _SECRETS = secrets_of(OfficialAccount, through="handling_account")
+_ACCOUNT_SECRETS = secrets_of(OfficialAccount)
 REFRESH_EVENTS = ("message.created", "conversation.assigned", "conversation.transferred",
                   "conversation.snoozed", "conversation.updated", "conversation.resolved")
 
@@ -139,7 +140,7 @@ def conversations_due_refresh(conversation_ids: list[int]) -> dict[int, datetime
         if timed:
             prefetch_related_objects(timed, "team", Prefetch(
                 "handling_account",
-                queryset=OfficialAccount.objects.defer(*secrets_of(OfficialAccount))))
+                queryset=OfficialAccount.objects.defer(*_ACCOUNT_SECRETS)))
         for conversation in rows:
             due = dues[conversation.pk] = due_at(conversation=conversation)
             if due != conversation.response_due_at:
