@@ -835,10 +835,12 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k} {v / n * 1000:.1f} ms" for k, v in cpu.items())
           + f"; so at most {(os.cpu_count() or 1) / max(sum(cpu.values()) / n, 1e-9):.0f} "
           f"conversations/s on this machine if it did nothing else")
-    print("the worker's time per task (pool processes; CPU and wall per conversation):")
+    print("the worker's time per task (pool processes; CPU and wall per conversation, "
+          "statements per run):")
     for name, t in sorted(per_task.items(), key=lambda kv: -kv[1].get("cpu", 0)):
         print(f"  {name.rsplit('.', 1)[-1]:<28} {int(t['runs']):>6} runs {int(t['items']):>7} "
-              f"items  CPU {t['cpu'] / n * 1000:6.2f} ms  wall {t['wall'] / n * 1000:6.2f} ms")
+              f"items  CPU {t['cpu'] / n * 1000:6.2f} ms  wall {t['wall'] / n * 1000:6.2f} ms"
+              f"  {t.get('statements', 0) / max(t['runs'], 1):5.1f} statements/run")
     problems = desk.errors + log_lines(workdir)
     print("errors: " + (", ".join(f"{k} x{v}" for k, v in problems.items()) or "none")
           + f"; logs: {workdir}")

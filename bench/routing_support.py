@@ -117,8 +117,9 @@ TASK_TIMES_KEY = "bench:routing:tasks"
 
 def instrument_worker(redis_url: str) -> None:
     """Count, per task name, runs, items (the batch's length), wall and CPU seconds of the
-    pool process, into a Redis hash: what the worker's time goes to. Connected before the
-    pool forks, so every process reports."""
+    pool process and the SQL statements it ran (BEGIN and COMMIT not among them), into a
+    Redis hash: what the worker's time goes to. Connected before the pool forks, so every
+    process reports."""
     import redis
     from celery.signals import task_postrun, task_prerun
 
@@ -130,8 +131,19 @@ def instrument_worker(redis_url: str) -> None:
     profile_dir = os.environ.get("BENCH_PROFILE_DIR")
     profiler: list = []
 
+    statements = [0]
+
+    def _count(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
     @task_prerun.connect(weak=False)
     def _before(task_id: str = "", **_: object) -> None:
+        from django.db import connection
+
+        if _count not in connection.execute_wrappers:
+            connection.execute_wrappers.append(_count)
+        statements[0] = 0
         started[task_id] = (time.perf_counter(), time.process_time())
         if profile_dir:
             if not profiler:
@@ -160,6 +172,7 @@ def instrument_worker(redis_url: str) -> None:
         pipe.hincrby(TASK_TIMES_KEY, f"{name}|items", items)
         pipe.hincrbyfloat(TASK_TIMES_KEY, f"{name}|wall", wall)
         pipe.hincrbyfloat(TASK_TIMES_KEY, f"{name}|cpu", cpu)
+        pipe.hincrby(TASK_TIMES_KEY, f"{name}|statements", statements[0])
         pipe.execute()
 
 

@@ -86,7 +86,7 @@ def _lock(scope: Scope, conversation: Conversation, *, act: bool = True) -> Conv
     enough (`messaging.visibility.only_consulted`)."""
     locked = access(conversation_queryset(scope=scope).select_for_update(of=("self",)),
                     conversation.pk)
-    if act and only_consulted(scope, locked.pk):
+    if act and only_consulted(scope, locked):
         raise RoleRequired(CONSULTED_ONLY)
     return locked
 

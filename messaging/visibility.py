@@ -32,7 +32,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import BRAND_WIDE_ROLES, Membership, Team
 from accounts.scope import Scope
-from messaging.models import Mention
+from messaging.models import Conversation, Mention
 
 _Served = Membership.accounts.through
 _TeamMembers = Membership.teams.through
@@ -78,15 +78,19 @@ def visible_to(scope: Scope, *, consulted: bool = True) -> Q:
     return brand & grounds
 
 
-def only_consulted(scope: Scope, conversation_id: int) -> bool:
-    """Whether the requester sees the conversation only because a colleague mentioned
-    them: they read along and write notes, they do not reply, resolve or hand it on."""
-    from messaging.models import Conversation
-
+def only_consulted(scope: Scope, conversation: Conversation) -> bool:
+    """Whether the requester sees the conversation (a row just read through their scope)
+    only because a colleague mentioned them: they read along and write notes, they do not
+    reply, resolve or hand it on. Grounds 2 and 4 are read off the row, which is how most
+    acts go (an agent on a conversation they hold or whose account they serve): no
+    statement. Otherwise the rule without ground 5 is asked (`visible_to`)."""
     if scope.account_ids is None or scope.membership is None:
         return False
+    if (conversation.assignee_id == scope.membership.pk
+            or conversation.handling_account_id in scope.account_ids):
+        return False
     return not Conversation.objects.filter(visible_to(scope, consulted=False),
-                                           pk=conversation_id).exists()
+                                           pk=conversation.pk).exists()
 
 
 def audience(place: Place) -> QuerySet[Membership]:

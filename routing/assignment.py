@@ -115,6 +115,12 @@ def capacity_sentence(member: Membership, load: int) -> str:
         "name": _name(member), "load": load, "capacity": member.capacity}
 
 
+def teams_of_members(membership_ids: list[int]) -> list[int]:
+    """The pks of the teams these members belong to, in one statement."""
+    return sorted(set(Membership.teams.through.objects.filter(
+        membership_id__in=membership_ids).values_list("team_id", flat=True)))
+
+
 def ensure_states(membership_ids: list[int]) -> None:
     """Create missing state rows before locking: a row that does not exist cannot be
     locked, and two creators would race outside any lock."""

@@ -4,9 +4,10 @@ place new conversations, drain queues, follow transfers' QR scans."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from accounts import events
-from accounts.models import Membership, Team
+from accounts.models import Membership
 from messaging.task_batches import batch_submit
 
 logger = logging.getLogger(__name__)
@@ -40,26 +41,22 @@ def route_relay(name: str, payload: dict) -> None:
                  leading=True)
 
 
-def _drain(team_ids: list[int]) -> None:
+def _drain(*, teams: Sequence[int] = (), members: Sequence[int] = ()) -> None:
+    """Drain these teams' queues and those of the teams these members belong to, in a
+    task (the members' teams are read there, for the whole batch)."""
     from routing.tasks_assignment import drain_team_task
 
-    for team_id in sorted(set(team_ids)):
+    for team_id in sorted(set(teams)):
         batch_submit(drain_team_task, team_id, within=ROUTE_WITHIN)
-
-
-def _teams_of(membership_id: int | None) -> list[int]:
-    if membership_id is None:
-        return []
-    return list(Team.objects.filter(members=membership_id).values_list("pk", flat=True))
+    for membership_id in sorted(set(members)):
+        batch_submit(drain_team_task, {"member": membership_id}, within=ROUTE_WITHIN)
 
 
 def resolved_drain(name: str, payload: dict) -> None:
     """A resolved conversation frees a slot of its holder: drain its team's queue and the
     holder's teams."""
-    teams = _teams_of(payload["assignee_id"])
-    if payload["team_id"] is not None:
-        teams.append(payload["team_id"])
-    _drain(teams)
+    _drain(teams=[payload["team_id"]] if payload["team_id"] is not None else [],
+           members=[payload["assignee_id"]] if payload["assignee_id"] is not None else [])
 
 
 def member_drain(name: str, payload: dict) -> None:
@@ -74,7 +71,7 @@ def member_drain(name: str, payload: dict) -> None:
     if presence == Membership.Presence.OFFLINE and payload["change"] == "presence":
         batch_submit(agent_offline_task, payload["membership_id"], within=ROUTE_WITHIN)
     elif presence == Membership.Presence.ONLINE:
-        _drain(_teams_of(payload["membership_id"]))
+        _drain(members=[payload["membership_id"]])
 
 
 def rules_follow_tag_rename(name: str, payload: dict) -> None:

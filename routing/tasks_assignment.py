@@ -28,8 +28,15 @@ def route_batch_task(conversation_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def drain_team_task(team_ids: list[int]) -> int:
-    """Drain each team's queue to its free online agents; answers how many were assigned."""
+def drain_team_task(items: list[int | dict]) -> int:
+    """Drain each team's queue to its free online agents; answers how many were assigned.
+    An item is a team's pk, or ``{"member": pk}`` for every team of that member (one who
+    freed a slot or came online), read here for the batch rather than by the request."""
+    team_ids = [item for item in items if isinstance(item, int)]
+    members = [item["member"] for item in items if isinstance(item, dict)]
+    if members:
+        team_ids += assignment.teams_of_members(members)
+    team_ids = sorted(set(team_ids))
     with shared_reads(lasting=True):  # the teams' settings, kept a while (shared_reads)
         try:
             return assignment.assign_waiting_teams(team_ids)

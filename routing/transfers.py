@@ -139,7 +139,7 @@ def _lock(scope: Scope | None, conversation: Conversation) -> Conversation:
     qs = Conversation.objects.all() if scope is None else conversation_queryset(scope=scope)
     locked = access(qs.select_for_update(of=("self",)).select_related(
         "handling_account", "team", "assignee__user"), conversation.pk)
-    if scope is not None and only_consulted(scope, locked.pk):
+    if scope is not None and only_consulted(scope, locked):
         raise RoleRequired(CONSULTED_ONLY)
     return locked
 
@@ -291,7 +291,7 @@ def transfer_create(
             # Not locked here: carry_out locks the follower, then the conversation, in
             # ingestion's order.
             conversation = access(conversation_queryset(scope=scope), conversation.pk)
-            if only_consulted(scope, conversation.pk):
+            if only_consulted(scope, conversation):
                 raise RoleRequired(CONSULTED_ONLY)
             if conversation.status == Conversation.Status.RESOLVED:
                 raise Conflict(_("A resolved conversation cannot be transferred."))

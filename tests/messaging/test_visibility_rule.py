@@ -17,7 +17,7 @@ from accounts.scope import scope_for_membership
 from messaging import services
 from messaging.models import Conversation, Mention, Message
 from messaging.selectors import conversation_counts, conversation_list
-from messaging.visibility import Place, audiences
+from messaging.visibility import Place, audiences, only_consulted
 from routing import assignment
 from routing.realtime import _Reads, audience, former_audience
 from routing.selectors import messages_missed
@@ -186,3 +186,25 @@ def test_mentioned_in_a_private_note(brand) -> None:
     assert _who_sees(brand, APIClient()) == ALWAYS | {"booking_agent", "assignee", "bund_agent"}
     Mention.objects.update(ended_at=timezone.now())
     assert _who_sees(brand, APIClient()) == ALWAYS | {"booking_agent", "assignee"}
+
+
+def test_who_may_act_and_who_only_reads_along(brand, django_assert_num_queries) -> None:
+    """`only_consulted` on a row read through the scope: grounds 2 and 4 come off the row
+    without a statement; ground 3 and a mention alone are asked of the database."""
+    people, conversation = brand["people"], brand["conversation"]
+    Conversation.objects.filter(pk=conversation.pk).update(
+        team=brand["concierge"], assignee=people["assignee"])
+    services.message_note(scope=scope_for_membership(people["admin"]),
+                          conversation=conversation, text="@bund can you help?",
+                          by=people["admin"], mentions=[people["bund_agent"]])
+    row = Conversation.objects.get(pk=conversation.pk)
+    scopes = {name: scope_for_membership(people[name]) for name in (
+        "admin", "booking_agent", "assignee", "concierge_member", "bund_agent")}
+    with django_assert_num_queries(0):
+        assert not only_consulted(scopes["admin"], row)  # ground 1
+        assert not only_consulted(scopes["booking_agent"], row)  # ground 2
+        assert not only_consulted(scopes["assignee"], row)  # ground 4
+    with django_assert_num_queries(1):
+        assert not only_consulted(scopes["concierge_member"], row)  # ground 3
+    with django_assert_num_queries(1):
+        assert only_consulted(scopes["bund_agent"], row)  # ground 5 alone

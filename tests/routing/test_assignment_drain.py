@@ -57,6 +57,21 @@ def test_resolving_frees_a_slot_and_the_next_one_comes(
     assert Conversation.objects.get(pk=next_one.pk).assignee == lily
 
 
+def test_resolving_drains_every_team_of_the_holder(
+    desk, django_capture_on_commit_callbacks
+) -> None:
+    # The resolved conversation is in no team: the holder's other team drains through
+    # the task's {"member": pk} item, whose teams the worker reads.
+    night = make_team(brand=desk["brand"], name="Night desk", accounts=[desk["account"]])
+    lily = agent(desk["team"], capacity=1)
+    lily.teams.add(night)
+    current = make_conversation(account=desk["account"], assignee=lily)
+    [next_one] = waiting(desk["account"], night, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.conversation_resolve(scope=scope_for_membership(lily), conversation=current)
+    assert Conversation.objects.get(pk=next_one.pk).assignee == lily
+
+
 def test_raising_capacity_drains_the_queue(desk, django_capture_on_commit_callbacks) -> None:
     lily = agent(desk["team"], capacity=1)
     make_conversation(account=desk["account"], team=desk["team"], assignee=lily)
