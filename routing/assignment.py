@@ -309,7 +309,7 @@ def drain_teams(teams: dict[int, Team], *, now: datetime | None = None) -> int:
     while active:
         done, more = _drain_once([teams[pk] for pk in active], members, strategies, stamps)
         assigned += sum(done.values())
-        # Another pass only where this one filled every free slot it had.
+        # Another pass only where this one gave some and a slot may still find one.
         active = [pk for pk in active if done.get(pk) and more.get(pk)]
     return assigned
 
@@ -395,10 +395,13 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
                                      now=next(stamps)))
                 chosen.load += 1
                 given += 1
-            # Another pass may find more: this one had as many as its slots, or some it
-            # read were being taken by someone else meanwhile.
+            # Another pass may find more while a slot is left: this one read as many as
+            # its slots (some nobody free speaks for), or some it read were being taken by
+            # someone else meanwhile. With every slot filled it would find nobody free
+            # (a slot freed since drains on its own trigger).
             done[team.pk] = given
-            more[team.pk] = len(waiting) == slots[team.pk] or (skipped and given > 0)
+            more[team.pk] = given < slots[team.pk] and (
+                len(waiting) == slots[team.pk] or (skipped and given > 0))
         _save_gives(records)
     return done, more
 

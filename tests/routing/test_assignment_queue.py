@@ -160,6 +160,27 @@ def test_capacity_holds_and_the_oldest_go_first(desk) -> None:
         convos[3].pk, convos[4].pk, late.pk]
 
 
+def test_a_drain_that_fills_every_slot_makes_no_second_pass(desk, monkeypatch) -> None:
+    team = desk["team"]
+    agents = [agent(team, capacity=2) for _ in range(2)]
+    waiting(desk["account"], team, 6)
+    passes = []
+    once = assignment._drain_once
+    monkeypatch.setattr(assignment, "_drain_once",
+                        lambda *a, **k: passes.append(1) or once(*a, **k))
+    assert assignment.assign_waiting(team_id=team.pk, now=AT) == 4
+    assert len(passes) == 1 and [len(held(a)) for a in agents] == [2, 2]
+    # With a slot left that the first pass's read could not fill, another pass looks on.
+    passes.clear()
+    night = make_team(brand=desk["brand"], name="Night desk", accounts=[desk["account"]])
+    english = agent(night, languages=("en",), capacity=1)
+    mandarin = agent(night, languages=("zh-hans",), capacity=1)
+    waiting(desk["account"], night, 2, language="en", start=AT - timedelta(hours=1))
+    [hans] = waiting(desk["account"], night, 1, language="zh-hans", start=AT)
+    assert assignment.assign_waiting(team_id=night.pk, now=AT) == 2
+    assert len(held(english)) == 1 and held(mandarin) == [hans.pk] and len(passes) == 2
+
+
 def test_snoozed_and_pending_count_towards_the_load_resolved_do_not(desk) -> None:
     team = desk["team"]
     lily = agent(team, capacity=3)
