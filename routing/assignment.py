@@ -289,26 +289,27 @@ def assign_waiting_teams(team_ids: list[int], *, now: datetime | None = None) ->
     ).exclude(transfer_waiting()).order_by().values_list("team_id", flat=True).distinct())
     if not waiting:
         return 0
-    return drain_teams(Team.objects.in_bulk(sorted(waiting)), now=now)
+    return len(drain_teams(Team.objects.in_bulk(sorted(waiting)), now=now))
 
 
-def drain_teams(teams: dict[int, Team], *, now: datetime | None = None) -> int:
+def drain_teams(teams: dict[int, Team], *, now: datetime | None = None) -> list[int]:
     """`assign_waiting_teams` for ``teams`` (by pk) known to have waiting conversations:
     the routing engine's, which has just placed conversations in them and holds their
-    rows, so neither is read again."""
+    rows, so neither is read again. Answers the pks of the conversations it assigned."""
     online, stateless = _online_members(list(teams))
     if not online:
-        return 0
+        return []
     members = sorted({pk for pks in online.values() for pk in pks})
     if stateless:
         ensure_states(sorted(stateless))
     strategies = {pk: once(("strategy", team.brand_id),
                            lambda team=team: settings_for(team.brand_id).strategy)
                   for pk, team in teams.items()}
-    assigned, active, stamps = 0, sorted(online), _stamps(now)
+    assigned: list[int] = []
+    active, stamps = sorted(online), _stamps(now)
     while active:
         done, more = _drain_once([teams[pk] for pk in active], members, strategies, stamps)
-        assigned += sum(done.values())
+        assigned += [pk for pks in done.values() for pk in pks]
         # Another pass only where this one gave some and a slot may still find one.
         active = [pk for pk in active if done.get(pk) and more.get(pk)]
     return assigned
@@ -343,12 +344,11 @@ def _stamps(now: datetime | None) -> Iterator[datetime]:
 
 
 def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, str],
-                stamps: Iterator[datetime]) -> tuple[dict[int, int], dict[int, bool]]:
+                stamps: Iterator[datetime]) -> tuple[dict[int, list[int]], dict[int, bool]]:
     """One pass over each team: as many of its oldest waiting conversations as its free
-    members have room for, each to the fairest free speaker. Answers, per team, how many
-    were assigned and whether another pass may find more (the pass filled every free slot
-    it had)."""
-    done: dict[int, int] = {}
+    members have room for, each to the fairest free speaker. Answers, per team, the pks
+    of those assigned and whether another pass may find more."""
+    done: dict[int, list[int]] = {}
     more: dict[int, bool] = {}
     records: list[_Given] = []
     with transaction.atomic():
@@ -374,7 +374,7 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
             if free:
                 free_of[team.pk] = free
             else:
-                done[team.pk], more[team.pk] = 0, False
+                done[team.pk], more[team.pk] = [], False
         slots = {pk: sum(c.room for c in free) for pk, free in free_of.items()}
         queues = _queues(slots, {pk: ({code for c in free for code in c.member.languages}
                                       if all(c.member.languages for c in free) else None)
@@ -383,7 +383,7 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
             if team.pk not in free_of:
                 continue
             free, (waiting, skipped) = free_of[team.pk], queues.get(team.pk, ([], False))
-            given = 0
+            given: list[int] = []
             for conversation in waiting:
                 language = conversation.language or "unknown"
                 chosen = _pick([c for c in free if _speaks(c.member.languages, language)],
@@ -394,14 +394,14 @@ def _drain_once(teams: list[Team], member_ids: list[int], strategies: dict[int, 
                                      load=chosen.load, strategy=strategies[team.pk],
                                      now=next(stamps)))
                 chosen.load += 1
-                given += 1
+                given.append(conversation.pk)
             # Another pass may find more while a slot is left: this one read as many as
             # its slots (some nobody free speaks for), or some it read were being taken by
             # someone else meanwhile. With every slot filled it would find nobody free
             # (a slot freed since drains on its own trigger).
             done[team.pk] = given
-            more[team.pk] = given < slots[team.pk] and (
-                len(waiting) == slots[team.pk] or (skipped and given > 0))
+            more[team.pk] = len(given) < slots[team.pk] and (
+                len(waiting) == slots[team.pk] or (skipped and bool(given)))
         _save_gives(records)
     return done, more
 

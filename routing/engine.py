@@ -161,6 +161,7 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
         ids = [pk for pk in ids if pk in rows and rows[pk][2] is None]
     held = {pk for pk in ids if pk in rows and rows[pk][0] in HELD and rows[pk][1] is not None}
     placed: list[_Placed] = []
+    drained: set[int] = set()  # given by this batch's drains
     seen, left = set(ids), take_along
     with shared_reads(lasting=True):
         start = 0
@@ -181,11 +182,14 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
             left -= len(along)
             seen.update(along)
             placed += outcomes
-            _drain({p.conversation.team_id: p.conversation.team for p in outcomes
-                    if not p.taken and p.conversation.team_id is not None})
+            drained.update(_drain({p.conversation.team_id: p.conversation.team
+                                   for p in outcomes
+                                   if not p.taken and p.conversation.team_id is not None}))
     # Placed in a queue and not taken at once: say where it waits. One taken at once is
-    # announced by its assignment alone, which names the team too.
-    moved = [p for p in placed if not p.taken and p.conversation.team_id != p.team_before]
+    # announced by its assignment alone, which names the team too: by this batch's drains
+    # (known here) or by another task's meanwhile (asked).
+    moved = [p for p in placed if not p.taken and p.conversation.team_id != p.team_before
+             and p.conversation.pk not in drained]
     taken = set(Conversation.objects.filter(
         pk__in=[p.conversation.pk for p in moved], assignee__isnull=False,
     ).values_list("pk", flat=True)) if moved else set()
@@ -195,15 +199,17 @@ def route_conversations(conversation_ids: list[int], *, at: datetime | None = No
     return placed
 
 
-def _drain(teams: dict[int, Team]) -> None:
-    """Drain the queues a chunk just placed conversations in (their teams in memory)."""
+def _drain(teams: dict[int, Team]) -> list[int]:
+    """Drain the queues a chunk just placed conversations in (their teams in memory);
+    answers the pks of the conversations it assigned."""
     if not teams:
-        return
+        return []
     try:
-        drain_teams(teams)
+        return drain_teams(teams)
     except Exception:
         logger.exception("draining the team queues failed; the sweep drains them",
                          extra={"teams": sorted(teams)})
+        return []
 
 
 def _route_chunk(ids: list[int], *, at: datetime, due_only: bool, fill: int = 0,

@@ -51,6 +51,25 @@ def test_a_batch_places_each_conversation_in_its_accounts_team_and_assigns_fairl
     assert RoutingDecision.objects.filter(kind="assigned").count() == 5
 
 
+def test_a_batch_asks_who_was_taken_only_for_what_its_own_drains_did_not_give(
+        world, announced):
+    lily = agent(world["north_desk"], capacity=2)
+    convos = [make_conversation(account=world["north"]) for _ in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        engine.route_conversations([c.pk for c in convos[:2]])
+    # Both given by the batch's own drain: known without asking.
+    assert not any('"assignee_id" IS NOT NULL' in q["sql"] for q in queries.captured_queries)
+    assert [(n, p["conversation_id"], p["assignee_id"]) for n, p in announced] == [
+        ("conversation.assigned", c.pk, lily.pk) for c in convos[:2]]
+    announced.clear()
+    with CaptureQueriesContext(connection) as queries:
+        engine.route_conversations([convos[2].pk])
+    # Lily is full: it waits, and is announced where it waits once asked.
+    assert any('"assignee_id" IS NOT NULL' in q["sql"] for q in queries.captured_queries)
+    assert [(n, p["team_id"], p["assignee_id"]) for n, p in announced] == [
+        ("conversation.assigned", world["north_desk"].pk, None)]
+
+
 def test_the_rules_are_read_once_for_a_batch_and_again_for_the_next(world):
     agent(world["north_desk"], capacity=10)
     first = [make_conversation(account=world["north"]) for _ in range(4)]
